@@ -1,0 +1,25 @@
+"""Feast feature views, their schema generated from the feature catalog."""
+
+from feast import FeatureView, Field, FileSource
+from feast.types import Float64
+
+from feature_repo.objects.entities import symbol
+from feature_repo.settings import Settings
+from feature_repo.transforms.catalog import FEATURES
+
+# A training row at t joins the feature row stamped t; the TTL only bounds how stale a
+# joined row may be when a bar is missing.
+TTL_BARS = 2
+
+
+def volatility_view(settings: Settings, source: FileSource) -> FeatureView:
+    return FeatureView(
+        name="volatility_features",
+        entities=[symbol],
+        ttl=settings.bar_delta * TTL_BARS,
+        schema=[Field(name=name, dtype=Float64, description=text) for name, text in FEATURES.items()],
+        source=source,
+        online=True,
+        description="Per-coin volatility and liquidity features; per-bar units.",
+        tags={"bar": settings.bar},
+    )

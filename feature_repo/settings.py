@@ -1,0 +1,122 @@
+"""The one configuration object of cryptovol.
+
+Read once at the edge (CLI, Bento service, test fixture) and passed down. Values come
+from the environment with the prefix ``CRYPTOVOL_`` plus the standard ``REDIS_URL``,
+``MLFLOW_TRACKING_URI`` and ``PREFECT_API_URL``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FEATURE_REPO_DIR = Path(__file__).resolve().parent
+DEMO_DATA = REPO_ROOT / "data" / "demo" / "cmc_daily_23coins.parquet"
+
+# Crypto trades around the clock: a year is 365 days of bars.
+_BAR_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRYPTOVOL_", extra="ignore")
+
+    home: Path = Field(default=Path(".cryptovol"), description="Where every output goes.")
+    bar: str = Field(default="1d", description="Bar size the platform models.")
+    horizon: int = Field(default=7, ge=1, description="Forecast horizon, in bars.")
+    demo_data: Path = Field(default=DEMO_DATA, description="Candles loaded by `pipeline`.")
+    model_name: str = "crypto-vol-forecaster"
+    experiment_name: str = "cryptovol"
+    drift_window_days: int = Field(default=90, ge=1)
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CRYPTOVOL_REDIS_URL")
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI")
+    )
+    prefect_api_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PREFECT_API_URL")
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("bar")
+    @classmethod
+    def _known_bar(cls, value: str) -> str:
+        if value not in _BAR_SECONDS:
+            raise ValueError(f"unknown bar size {value!r}; use one of {sorted(_BAR_SECONDS)}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme not in {"redis", "rediss"}:
+            raise ValueError(f"REDIS_URL must look like redis://host:port/db, got {value!r}")
+        return value or None
+
+    # ----- derived values ---------------------------------------------------------------
+    @property
+    def bar_delta(self) -> timedelta:
+        return timedelta(seconds=_BAR_SECONDS[self.bar])
+
+    @property
+    def bars_per_year(self) -> float:
+        return 365 * 86400 / _BAR_SECONDS[self.bar]
+
+    @cached_property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home / "mlflow" / "artifacts"
+
+    @property
+    def candles_path(self) -> Path:
+        return self.home / "candles" / f"candles_{self.bar}.parquet"
+
+    @property
+    def features_path(self) -> Path:
+        return self.home / "features" / f"features_{self.bar}.parquet"
+
+    @property
+    def targets_path(self) -> Path:
+        return self.home / "features" / f"targets_{self.bar}_h{self.horizon}.parquet"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.home / "redis"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.artifact_root, self.candles_path.parent,
+                     self.features_path.parent, self.reports_dir, self.redis_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def redis_connection_string(url: str) -> str:
+    """Turn ``redis://[:password@]host:port/db`` into Feast's ``host:port,db=N[,...]``."""
+    parsed = urlparse(url)
+    parts = [f"{parsed.hostname or '127.0.0.1'}:{parsed.port or 6379}"]
+    db = (parsed.path or "/0").lstrip("/") or "0"
+    parts.append(f"db={int(db)}")
+    if parsed.password:
+        parts.append(f"password={parsed.password}")
+    if parsed.username:
+        parts.append(f"username={parsed.username}")
+    if parsed.scheme == "rediss":
+        parts.append("ssl=true")
+    return ",".join(parts)
