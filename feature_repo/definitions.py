@@ -6,8 +6,8 @@ Built by the same functions the platform uses, from the same settings (``CRYPTOV
 """
 
 from feature_repo.objects.entities import symbol
-from feature_repo.store import feast_objects
 from feature_repo.settings import Settings
+from feature_repo.store import feast_objects
 
 _objects = feast_objects(Settings())
 volatility_source = _objects.source

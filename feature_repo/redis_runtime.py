@@ -9,6 +9,7 @@ without stopping it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -104,10 +105,9 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        try:  # SHUTDOWN SAVE writes the snapshot before exiting
+        # SHUTDOWN SAVE writes the snapshot before exiting; it drops the connection under us
+        with contextlib.suppress(redis.RedisError):
             redis.Redis.from_url(self.url, socket_timeout=5).shutdown(save=self.persist)
-        except redis.RedisError:
-            pass  # shutdown closes the connection under us; that is the success path
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -124,10 +124,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _running_platform_server(state_file: Path) -> str | None:
-    """URL of a platform redis another cryptovol process runs, if it answers."""
+def running_platform_redis(settings: Settings) -> str | None:
+    """URL of the platform redis-server another cryptovol process runs, if it answers."""
     try:
-        state = json.loads(state_file.read_text())
+        state = json.loads((settings.redis_dir / "server.json").read_text())
     except (OSError, ValueError):
         return None
     url = state.get("url")
@@ -146,7 +146,7 @@ def online_redis(settings: Settings) -> Iterator[str]:
         return
 
     state_file = settings.redis_dir / "server.json"
-    shared = _running_platform_server(state_file)
+    shared = running_platform_redis(settings)
     if shared:
         log.info("using the platform redis-server already running at %s", shared)
         yield shared

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
 
     @property
     def bars_per_year(self) -> float:
-        return 365 * 86400 / _BAR_SECONDS[self.bar]
+        return bars_per_year(self.bar)
 
     @cached_property
     def tracking_uri(self) -> str:
@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         for path in (self.home, self.artifact_root, self.candles_path.parent,
                      self.features_path.parent, self.reports_dir, self.redis_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+
+def bars_per_year(bar: str) -> float:
+    """Bars in a 365-day year (crypto trades every day, around the clock)."""
+    return 365 * 86400 / _BAR_SECONDS[bar]
 
 
 def redis_connection_string(url: str) -> str:

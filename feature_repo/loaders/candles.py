@@ -74,7 +74,7 @@ def finalize(df: pd.DataFrame, marked_missing: dict[str, pd.Series]) -> tuple[pd
     for label, mask in marked_missing.items():
         counts[label] = mask.reindex(df.index, fill_value=False).astype(int)
     for label in quarantine["reason"].unique():
-        counts[f"q_{label}"] = (reason == label).astype(int)
+        counts[f"q_{label}"] = reason.eq(label).fillna(False).astype(int)
     per_symbol = counts.groupby("symbol", as_index=False).sum()
     return kept, LoadReport(per_symbol=per_symbol, quarantine=quarantine)
 

@@ -1,0 +1,48 @@
+# cryptovol — the two commands a newcomer needs: `make run` and `make test`.
+# Both create the environment first (uv + the locked dependencies) if it is missing.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+PORT ?= 3000
+HOST ?= 127.0.0.1
+# uv from PATH, else a private copy installed with pip into .uv-bootstrap/
+UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.uv-bootstrap/bin/uv)
+ENV_STAMP := .venv/.cryptovol-synced
+
+.PHONY: help env run pipeline serve test test-fast lint clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.uv-bootstrap/bin/uv:
+	@echo "uv not found: installing it with pip into .uv-bootstrap/"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv-bootstrap uv
+
+$(ENV_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+env: $(ENV_STAMP) ## Create/refresh .venv from uv.lock
+
+run: env ## Run the pipeline on the demo data, then serve the champion on http://$(HOST):$(PORT)
+	$(UV) run --frozen cryptovol pipeline
+	$(UV) run --frozen cryptovol serve --host $(HOST) --port $(PORT)
+
+pipeline: env ## Run the pipeline only
+	$(UV) run --frozen cryptovol pipeline
+
+serve: env ## Serve the current champion only
+	$(UV) run --frozen cryptovol serve --host $(HOST) --port $(PORT)
+
+test: env ## Lint and run the whole test suite (unit, data, integration, end-to-end)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen pytest
+
+test-fast: env ## Unit and data tests only (no Redis/MLflow/HTTP)
+	$(UV) run --frozen pytest -m "not integration"
+
+lint: env ## Ruff
+	$(UV) run --frozen ruff check .
+
+clean: ## Remove outputs (.cryptovol) and caches; keeps .venv
+	rm -rf .cryptovol .pytest_cache .ruff_cache

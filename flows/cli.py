@@ -1,0 +1,150 @@
+"""``cryptovol``: the command line of the platform."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from feature_repo.settings import REPO_ROOT
+
+app = typer.Typer(help="cryptovol: crypto volatility forecasting, from candles to a served model.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+Home = Annotated[Path | None, typer.Option(help="Output folder [env CRYPTOVOL_HOME, default ./.cryptovol].")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def pipeline(home: Home = None, verbose: Verbose = False) -> None:
+    """Run every stage once: ingest → features → Feast (Redis) → train + register → drift report."""
+    from flows.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home)
+    configure_logging(verbose)
+    from feature_repo.redis_runtime import RedisUnavailable, online_redis
+    from flows.pipeline import pipeline_flow
+
+    try:
+        with online_redis(settings) as redis_url:
+            summary = pipeline_flow(settings, redis_url)
+    except RedisUnavailable as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title="cryptovol pipeline", show_header=False)
+    m = summary.metrics
+    rows = [
+        ("candles", f"{summary.candles:,} bars, {summary.symbols} symbols"),
+        ("features", f"{summary.feature_rows:,} rows; {summary.online_symbols} symbols online"),
+        ("model", f"{settings.model_name} v{summary.model_version} "
+                  f"(champion: v{summary.champion_version})"),
+        ("test QLIKE", f"{m['test_qlike']:.4f} vs persistence {m['test_persistence_qlike']:.4f}"),
+        ("test RMSE", f"{m['test_rmse_vol_ann']:.3f} annualized vol"),
+        ("drift", f"{summary.drift_share:.0%} of features drifted"),
+        ("report", summary.drift_report),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+@app.command()
+def drift(home: Home = None, verbose: Verbose = False) -> None:
+    """Evidently drift report: the latest window of features vs the champion's training data."""
+    from flows.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home)
+    configure_logging(verbose)
+    from flows.pipeline import drift_flow
+
+    try:
+        summary = drift_flow(settings)
+    except LookupError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{summary.drifted_columns} features drifted (share {summary.share:.0%}); "
+                  f"report: {summary.html}")
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    home: Home = None,
+    verbose: Verbose = False,
+) -> None:
+    """Serve the champion model over HTTP (BentoML) until Ctrl-C: POST /predict."""
+    from flows.runtime import bootstrap, configure_logging, service_environment
+
+    settings = bootstrap(home=home)
+    configure_logging(verbose)
+    from feature_repo.redis_runtime import RedisUnavailable, online_redis
+    from training.registry import champion_version, configure
+
+    if champion_version(configure(settings), settings.model_name) is None:
+        raise _fail(f"no @champion version of {settings.model_name}: run `cryptovol pipeline` first")
+    try:
+        with online_redis(settings) as redis_url:
+            cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VolatilityService",
+                   "--host", host, "--port", str(port), "--working-dir", str(REPO_ROOT)]
+            console.print(f"serving on http://{host}:{port}  (Ctrl-C to stop)")
+            proc = subprocess.Popen(cmd, env=service_environment(settings, redis_url), cwd=REPO_ROOT)
+            try:
+                code = proc.wait()
+            except KeyboardInterrupt:
+                code = proc.wait(timeout=30)
+    except RedisUnavailable as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code=code)
+
+
+@app.command()
+def predict(
+    symbols: Annotated[list[str], typer.Argument(help="Tickers, e.g. BTC ETH.")],
+    url: Annotated[str, typer.Option(help="Service URL.")] = "http://127.0.0.1:3000",
+) -> None:
+    """Ask the running service for volatility forecasts."""
+    from serving.client import PredictionError
+    from serving.client import predict as call
+
+    try:
+        predictions = call(symbols, url=url)
+    except PredictionError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"forecasts from {url}")
+    for column in ("symbol", "as_of", "horizon", "vol (annualized)", "model version"):
+        table.add_column(column)
+    for p in predictions:
+        as_of = p["as_of"].replace("T", " ").replace("+00:00", "Z")
+        table.add_row(p["symbol"], as_of, f"{p['horizon_bars']} x {p['bar']}",
+                      f"{p['predicted_vol']:.1%}", p["model_version"])
+    console.print(table)
+
+
+@app.command()
+def env(home: Home = None) -> None:
+    """Print the shell exports the stock `feast` CLI needs: eval "$(cryptovol env)"."""
+    from feature_repo.redis_runtime import running_platform_redis
+    from feature_repo.store import feast_variables
+    from flows.runtime import bootstrap
+
+    settings = bootstrap(home=home)
+    redis_url = settings.redis_url or running_platform_redis(settings)
+    if redis_url is None:
+        raise _fail("no Redis: set REDIS_URL, or keep `cryptovol serve` running in another shell")
+    for key, value in feast_variables(settings, redis_url).items():
+        print(f"export {key}='{value}'")
+
+
+if __name__ == "__main__":
+    app()

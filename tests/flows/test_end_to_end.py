@@ -1,0 +1,106 @@
+"""The whole loop as a user runs it: `cryptovol pipeline` (twice), `cryptovol serve`, HTTP calls.
+
+The first pipeline run uses a private redis-server given by REDIS_URL; the second and the
+service use the platform's own embedded redis-server under CRYPTOVOL_HOME (the `make run`
+default), so the online store also has to survive a restart through its RDB snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from feature_repo.redis_runtime import free_port
+
+pytestmark = pytest.mark.integration
+CLI = str(Path(sys.executable).parent / "cryptovol")
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"REDIS_URL", "MLFLOW_TRACKING_URI", "PREFECT_API_URL"}}
+    return {**env, "CRYPTOVOL_HOME": str(home), "COLUMNS": "200", **extra}
+
+
+def _pipeline(env: dict[str, str]) -> str:
+    out = subprocess.run([CLI, "pipeline"], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, f"pipeline failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, redis_url):
+    home = tmp_path_factory.mktemp("e2e")
+    first = _pipeline(_env(home, REDIS_URL=redis_url))
+    assert "crypto-vol-forecaster v1 (champion: v1)" in first
+    assert "23 symbols online" in first
+    second = _pipeline(_env(home))  # re-run in the same home, embedded redis this time
+    assert "crypto-vol-forecaster v2 (champion: v1)" in second
+    assert list((home / "reports").glob("drift_1d_champion_v1.html"))
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([CLI, "serve", "--port", str(port)], env=_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"serve exited early:\n{proc.stdout.read()}"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail(f"service not ready in 180 s:\n{proc.stdout.read()}")
+    yield url, home
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert not list((home / "redis").glob("server.json")), "embedded redis left running"
+
+
+def test_predict_returns_positive_annualized_vol_from_the_champion(service):
+    url, _ = service
+    response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30)
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    assert [p["symbol"] for p in predictions] == ["BTC", "ETH"]
+    for p in predictions:
+        assert p["model_version"] == "1"  # the champion, not the newer v2
+        assert p["horizon_bars"] == 7 and p["bar"] == "1d"
+        assert p["as_of"] == "2021-07-07T00:00:00+00:00"  # close of the last demo day
+        assert 0.05 < p["predicted_vol"] < 5.0  # annualized, a plausible crypto range
+        assert p["predicted_vol"] == pytest.approx(p["predicted_vol_per_bar"] * 365**0.5)
+
+
+def test_unknown_symbol_is_a_404_that_names_it(service):
+    url, _ = service
+    response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "NOTACOIN"]}, timeout=30)
+    assert response.status_code == 404
+    assert "NOTACOIN" in response.json()["error"]
+    assert response.json()["unknown_symbols"] == ["NOTACOIN"]
+
+
+def test_malformed_request_is_a_400(service):
+    url, _ = service
+    assert httpx.post(f"{url}/predict", json={"symbols": []}, timeout=30).status_code == 400
+    assert httpx.post(f"{url}/predict", json={"coins": ["BTC"]}, timeout=30).status_code == 400
+
+
+def test_predict_command_prints_a_table_and_fails_cleanly(service):
+    url, home = service
+    ok = subprocess.run([CLI, "predict", "btc", "--url", url], env=_env(home),
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "BTC" in ok.stdout and "7 x 1d" in ok.stdout
+    bad = subprocess.run([CLI, "predict", "NOTACOIN", "--url", url], env=_env(home),
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "404" in bad.stderr and "NOTACOIN" in bad.stderr and "Traceback" not in bad.stderr
