@@ -101,8 +101,12 @@ def serve(
             proc = subprocess.Popen(cmd, env=service_environment(settings, redis_url), cwd=REPO_ROOT)
             try:
                 code = proc.wait()
-            except KeyboardInterrupt:
-                code = proc.wait(timeout=30)
+            except KeyboardInterrupt:  # the service got the same SIGINT and shuts down
+                try:
+                    code = proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = proc.wait()
     except RedisUnavailable as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code=code)

@@ -30,7 +30,8 @@ class ChampionModel:
         version = client.get_model_version_by_alias(settings.model_name, CHAMPION)
         mlflow.set_tracking_uri(settings.tracking_uri)
         mlflow.set_registry_uri(settings.tracking_uri)
-        model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@{CHAMPION}")
+        # load the exact version the alias pointed at, even if the alias moves meanwhile
+        model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{version.version}")
         inputs = model.metadata.get_input_schema()
         if inputs is None:
             raise RuntimeError(f"{settings.model_name} v{version.version} has no input signature")
