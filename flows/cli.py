@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -84,7 +83,12 @@ def serve(
     verbose: Verbose = False,
 ) -> None:
     """Serve the champion model over HTTP (BentoML) until Ctrl-C: POST /predict."""
-    from flows.runtime import bootstrap, configure_logging, service_environment
+    from flows.runtime import (
+        bootstrap,
+        configure_logging,
+        run_until_interrupted,
+        service_environment,
+    )
 
     settings = bootstrap(home=home)
     configure_logging(verbose)
@@ -98,15 +102,7 @@ def serve(
             cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VolatilityService",
                    "--host", host, "--port", str(port), "--working-dir", str(REPO_ROOT)]
             console.print(f"serving on http://{host}:{port}  (Ctrl-C to stop)")
-            proc = subprocess.Popen(cmd, env=service_environment(settings, redis_url), cwd=REPO_ROOT)
-            try:
-                code = proc.wait()
-            except KeyboardInterrupt:  # the service got the same SIGINT and shuts down
-                try:
-                    code = proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    code = proc.wait()
+            code = run_until_interrupted(cmd, service_environment(settings, redis_url), REPO_ROOT)
     except RedisUnavailable as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code=code)

@@ -6,9 +6,13 @@ them here, once, from :class:`Settings` — before anything imports those librar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import subprocess
 import warnings
+from pathlib import Path
 
 from rich.logging import RichHandler
 
@@ -43,6 +47,35 @@ def configure_logging(verbose: bool = False) -> None:
     )
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace: float = 30.0) -> int:
+    """Run a server in its own process group until it exits, Ctrl-C or SIGTERM.
+
+    On interruption the whole group (the server and its workers) gets SIGTERM, then SIGKILL
+    after ``grace`` seconds, so no worker outlives the command.
+    """
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+
+    def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
+            os.killpg(proc.pid, signal.SIGKILL)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def service_environment(settings: Settings, redis_url: str) -> dict[str, str]:

@@ -62,8 +62,10 @@ def service(tmp_path_factory, redis_url):
         proc.kill()
         pytest.fail(f"service not ready in 180 s:\n{proc.stdout.read()}")
     yield url, home
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+    assert proc.wait(timeout=60) == 0
+    with pytest.raises(httpx.ConnectError):  # no worker left serving the port
+        httpx.get(f"{url}/readyz", timeout=2)
     assert not list((home / "redis").glob("server.json")), "embedded redis left running"
 
 
