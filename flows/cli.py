@@ -17,7 +17,7 @@ app = typer.Typer(help="cryptovol: crypto volatility forecasting, from candles t
 console = Console()
 err = Console(stderr=True)
 
-Home = Annotated[Path | None, typer.Option(help="Output folder [env CRYPTOVOL_HOME, default ./.cryptovol].")]
+Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 
 
