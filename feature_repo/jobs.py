@@ -8,9 +8,12 @@ from datetime import datetime
 
 import pandas as pd
 
+from feature_repo import candle_store
 from feature_repo import store as feast_store
+from feature_repo.bars import infer_bar
 from feature_repo.loaders.candles import LoadReport
-from feature_repo.loaders.cmc import load_cmc
+from feature_repo.loaders.reader import read_paths
+from feature_repo.loaders.resample import resample
 from feature_repo.settings import Settings
 from feature_repo.transforms.features import compute_features
 from feature_repo.transforms.targets import compute_targets
@@ -20,13 +23,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class IngestResult:
-    rows: int
-    symbols: int
+    bar: str
     report: LoadReport
+    stored: candle_store.UpsertResult
+    resampled: dict[str, int] | None = None
+
+    @property
+    def symbols(self) -> int:
+        return int(self.report.per_symbol["symbol"].nunique())
 
 
 @dataclass(frozen=True)
 class FeaturesResult:
+    candles: int
     feature_rows: int
     target_rows: int
     symbols: int
@@ -34,23 +43,38 @@ class FeaturesResult:
     last: datetime
 
 
-def ingest_demo(settings: Settings) -> IngestResult:
-    """Load the bundled demo candles into the candle store (rewritten, so re-runs are safe)."""
+def ingest(settings: Settings, paths: list[str], fmt: str | None = None,
+           symbol: str | None = None, bar: str | None = None) -> IngestResult:
+    """Read candle files into the candle store (upsert), resampled to ``bar`` if it is coarser."""
     settings.ensure_dirs()
-    candles, report = load_cmc(settings.demo_data)
-    candles.to_parquet(settings.candles_path, index=False)
-    if len(report.quarantine):
-        report.quarantine.to_parquet(settings.candles_path.with_suffix(".quarantine.parquet"))
+    candles, report, _ = read_paths(paths, fmt, symbol)
+    native = report.bar or infer_bar(candles["ts"], candles["symbol"])
+    target = bar or native
+    resampled = None
+    if target != native:
+        candles, resampled = resample(candles, native, target)
+    stored = candle_store.upsert(settings.home, target, candles)
+    candle_store.save_quarantine(settings.home, target, report.quarantine)
     totals = report.totals()
-    log.info("ingest: read %d, kept %d, quarantined %d, zero volume %d, zero market cap %d",
-             totals["read"], totals["kept"], totals["quarantined"], totals.get("zero_volume", 0),
-             totals.get("zero_market_cap", 0))
-    return IngestResult(rows=len(candles), symbols=candles["symbol"].nunique(), report=report)
+    log.info("ingest: read %d, kept %d, quarantined %d -> %s bars: %d new, %d updated, %d unchanged",
+             totals["read"], totals["kept"], totals["quarantined"], target, stored.inserted,
+             stored.updated, stored.unchanged)
+    return IngestResult(bar=target, report=report, stored=stored, resampled=resampled)
+
+
+def seed_demo(settings: Settings) -> IngestResult | None:
+    """Load the bundled demo candles when the store holds no daily candles yet."""
+    if settings.bar != "1d" or len(candle_store.read_candles(settings.home, "1d")):
+        return None
+    return ingest(settings, [str(settings.demo_data)])
 
 
 def build_features(settings: Settings) -> FeaturesResult:
     """Candle store → offline feature table and target table (parquet)."""
-    candles = pd.read_parquet(settings.candles_path)
+    candles = candle_store.read_candles(settings.home, settings.bar)
+    if candles.empty:
+        raise LookupError(f"no {settings.bar} candles in {settings.home / 'candles'}: "
+                          f"run `cryptovol ingest PATH --bar {settings.bar}` first")
     features = compute_features(candles, settings.bar_delta)
     targets = compute_targets(candles, settings.bar_delta, settings.horizon)
     features.to_parquet(settings.features_path, index=False)
@@ -58,7 +82,7 @@ def build_features(settings: Settings) -> FeaturesResult:
     log.info("features: %d rows, targets: %d rows -> %s", len(features), len(targets),
              settings.features_path.parent)
     return FeaturesResult(
-        feature_rows=len(features), target_rows=len(targets),
+        candles=len(candles), feature_rows=len(features), target_rows=len(targets),
         symbols=features["symbol"].nunique(),
         first=features["event_timestamp"].min().to_pydatetime(),
         last=features["event_timestamp"].max().to_pydatetime(),

@@ -15,12 +15,12 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from feature_repo.bars import bar_delta, bars_per_year
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FEATURE_REPO_DIR = Path(__file__).resolve().parent
 DEMO_DATA = REPO_ROOT / "data" / "demo" / "cmc_daily_23coins.parquet"
 
-# Crypto trades around the clock: a year is 365 days of bars.
-_BAR_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
 
 
 class Settings(BaseSettings):
@@ -53,8 +53,7 @@ class Settings(BaseSettings):
     @field_validator("bar")
     @classmethod
     def _known_bar(cls, value: str) -> str:
-        if value not in _BAR_SECONDS:
-            raise ValueError(f"unknown bar size {value!r}; use one of {sorted(_BAR_SECONDS)}")
+        bar_delta(value)  # raises with the list of known sizes
         return value
 
     @field_validator("redis_url")
@@ -67,7 +66,7 @@ class Settings(BaseSettings):
     # ----- derived values ---------------------------------------------------------------
     @property
     def bar_delta(self) -> timedelta:
-        return timedelta(seconds=_BAR_SECONDS[self.bar])
+        return bar_delta(self.bar)
 
     @property
     def bars_per_year(self) -> float:
@@ -80,10 +79,6 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> Path:
         return self.home / "mlflow" / "artifacts"
-
-    @property
-    def candles_path(self) -> Path:
-        return self.home / "candles" / f"candles_{self.bar}.parquet"
 
     @property
     def features_path(self) -> Path:
@@ -102,14 +97,9 @@ class Settings(BaseSettings):
         return self.home / "redis"
 
     def ensure_dirs(self) -> None:
-        for path in (self.home, self.artifact_root, self.candles_path.parent,
+        for path in (self.home, self.artifact_root, self.home / "candles",
                      self.features_path.parent, self.reports_dir, self.redis_dir):
             path.mkdir(parents=True, exist_ok=True)
-
-
-def bars_per_year(bar: str) -> float:
-    """Bars in a 365-day year (crypto trades every day, around the clock)."""
-    return 365 * 86400 / _BAR_SECONDS[bar]
 
 
 def redis_connection_string(url: str) -> str:

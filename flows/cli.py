@@ -11,12 +11,18 @@ from rich.console import Console
 from rich.table import Table
 
 from feature_repo.settings import REPO_ROOT
+from flows.cli_data import data_app, ingest
 
 app = typer.Typer(help="cryptovol: crypto volatility forecasting, from candles to a served model.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
 
+app.command()(ingest)
+app.add_typer(data_app, name="data")
+
+Bar = Annotated[str | None, typer.Option(help="Bar size to model, e.g. 1d or 1h (env CRYPTOVOL_BAR).")]
+Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
 Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 
@@ -27,11 +33,15 @@ def _fail(message: str) -> typer.Exit:
 
 
 @app.command()
-def pipeline(home: Home = None, verbose: Verbose = False) -> None:
-    """Run every stage once: ingest → features → Feast (Redis) → train + register → drift report."""
+def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
+             verbose: Verbose = False) -> None:
+    """Run every stage once: features → Feast (Redis) → train + register → drift report.
+
+    Works on the candle store; on a first daily run it seeds it with the bundled demo data.
+    """
     from flows.runtime import bootstrap, configure_logging
 
-    settings = bootstrap(home=home)
+    settings = bootstrap(home=home, bar=bar, horizon=horizon)
     configure_logging(verbose)
     from feature_repo.redis_runtime import RedisUnavailable, online_redis
     from flows.pipeline import pipeline_flow
@@ -39,7 +49,7 @@ def pipeline(home: Home = None, verbose: Verbose = False) -> None:
     try:
         with online_redis(settings) as redis_url:
             summary = pipeline_flow(settings, redis_url)
-    except RedisUnavailable as exc:
+    except (RedisUnavailable, LookupError) as exc:
         raise _fail(str(exc)) from None
     table = Table(title="cryptovol pipeline", show_header=False)
     m = summary.metrics

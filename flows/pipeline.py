@@ -18,9 +18,15 @@ from training import jobs as training_jobs
 from training.registry import champion_reference
 
 
-@flow(name="ingest", log_prints=True)
-def ingest_flow(settings: Settings) -> feature_jobs.IngestResult:
-    return feature_jobs.ingest_demo(settings)
+@flow(name="ingest")
+def ingest_flow(settings: Settings, paths: list[str], fmt: str | None = None,
+                symbol: str | None = None, bar: str | None = None) -> feature_jobs.IngestResult:
+    return feature_jobs.ingest(settings, paths, fmt, symbol, bar)
+
+
+@flow(name="seed-demo")
+def seed_demo_flow(settings: Settings) -> feature_jobs.IngestResult | None:
+    return feature_jobs.seed_demo(settings)
 
 
 @flow(name="build-features")
@@ -59,14 +65,14 @@ class PipelineSummary:
 
 @flow(name="pipeline")
 def pipeline_flow(settings: Settings, redis_url: str) -> PipelineSummary:
-    """Ingest → features → Feast apply + materialize → train + register → drift report."""
-    ingested = ingest_flow(settings)
+    """(Seed the demo) → features → Feast apply + materialize → train + register → drift report."""
+    seed_demo_flow(settings)
     built = features_flow(settings)
     online = materialize_flow(settings, redis_url)
     trained = train_flow(settings, redis_url)
     drift = drift_flow(settings)
     return PipelineSummary(
-        candles=ingested.rows, symbols=ingested.symbols, feature_rows=built.feature_rows,
+        candles=built.candles, symbols=built.symbols, feature_rows=built.feature_rows,
         online_symbols=len(online), model_version=trained.model.version,
         champion_version=trained.model.champion_version, metrics=trained.metrics,
         drift_share=drift.share, drift_report=str(drift.html),

@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from feature_repo.loaders.cmc import load_cmc
+from feature_repo.loaders.reader import read_file
 from feature_repo.redis_runtime import RedisServer
 from feature_repo.settings import DEMO_DATA, Settings
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def demo_candles() -> pd.DataFrame:
-    candles, _ = load_cmc(DEMO_DATA)
+    candles, _ = read_file(DEMO_DATA)
     return candles
 
 

@@ -1,11 +1,25 @@
 """The canonical candle schema (DESIGN.md) and the checks every loader applies.
 
 Every row a loader reads ends up either in the kept candles or in the quarantine with a
-reason, so a load report can show ``read = kept + quarantined`` per symbol.
+reason, so the load report proves ``read = kept + quarantined`` per symbol. The checks, in
+order (a row gets the first reason that applies):
+
+``missing_price``       no close, or some but not all of open/high/low (close-only rows are fine)
+``non_positive_price``  a price <= 0
+``ohlc_inconsistent``   high below open/close/low, or low above open/close/high
+``partial_bar``         the loader knows the bar was still open when exported
+``duplicate_bar``       another row has the same (symbol, ts); the loader's ``priority`` column
+                        decides which copy is kept (highest wins, then the last one read)
+``bad_print``           a price far from the neighbouring closes on both sides (a spike that
+                        reverts); see :func:`bad_prints`
+
+Values a provider writes as 0 for "not recorded" (volume, market cap) become missing and are
+counted in the report, not quarantined.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +30,14 @@ OPTIONAL_COLUMNS = ["volume", "quote_volume", "market_cap"]
 CANDLE_COLUMNS = ["symbol", "ts", *PRICE_COLUMNS, *OPTIONAL_COLUMNS, "source"]
 # Microsecond UTC timestamps: what parquet, DuckDB (Feast's offline store) and Feast agree on.
 TS_DTYPE = "datetime64[us, UTC]"
+REASONS = ["missing_price", "non_positive_price", "ohlc_inconsistent", "partial_bar",
+           "duplicate_bar", "bad_print"]
+
+# bad prints: a price more than max(BAD_PRINT_MIN_LOG, BAD_PRINT_SCALES x typical bar move)
+# away (in log terms) from the median close of the BAD_PRINT_NEIGHBOURS bars on *each* side
+BAD_PRINT_NEIGHBOURS = 3
+BAD_PRINT_MIN_LOG = 0.5
+BAD_PRINT_SCALES = 20.0
 
 
 class CandleError(ValueError):
@@ -24,10 +46,13 @@ class CandleError(ValueError):
 
 @dataclass
 class LoadReport:
-    """What a load did, per symbol: rows read, kept, quarantined (by reason), values marked missing."""
+    """What a load did: per-symbol counts, the quarantined rows, the gaps, and notes."""
 
     per_symbol: pd.DataFrame = field(default_factory=pd.DataFrame)
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+    bar: str | None = None
 
     @property
     def balanced(self) -> bool:
@@ -35,48 +60,20 @@ class LoadReport:
         return bool((t["read"] == t["kept"] + t["quarantined"]).all())
 
     def totals(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.per_symbol.drop(columns="symbol").sum().items()}
+        numeric = self.per_symbol.select_dtypes("number")
+        return {k: int(v) for k, v in numeric.sum().items()}
 
-
-def _quarantine_reasons(df: pd.DataFrame) -> pd.Series:
-    """The first failed check of each row, or NA when the row is fine."""
-    prices = df[PRICE_COLUMNS]
-    checks = [
-        ("missing_price", prices.isna().any(axis=1)),
-        ("non_positive_price", (prices <= 0).any(axis=1)),
-        ("ohlc_inconsistent", (df["high"] < prices[["open", "close", "low"]].max(axis=1))
-         | (df["low"] > prices[["open", "close", "high"]].min(axis=1))),
-        ("duplicate_bar", df.duplicated(["symbol", "ts"], keep="first")),
-    ]
-    reason = pd.Series(pd.NA, index=df.index, dtype="string")
-    for name, failed in reversed(checks):  # the earliest check in the list wins
-        reason = reason.mask(failed.fillna(False).to_numpy(), name)
-    return reason
-
-
-def finalize(df: pd.DataFrame, marked_missing: dict[str, pd.Series]) -> tuple[pd.DataFrame, LoadReport]:
-    """Validate canonical rows, split kept/quarantined, and count everything per symbol.
-
-    ``marked_missing`` maps a label (e.g. ``zero_volume``) to a boolean mask of rows where a
-    provider's placeholder value was turned into a missing value.
-    """
-    missing = [c for c in CANDLE_COLUMNS if c not in df.columns]
-    if missing:
-        raise CandleError(f"canonical candles lack columns {missing}")
-    df = df[CANDLE_COLUMNS].astype({"ts": TS_DTYPE}).sort_values(["symbol", "ts"], kind="stable")
-    reason = _quarantine_reasons(df)
-    bad = reason.notna()
-    kept = df[~bad].reset_index(drop=True)
-    quarantine = df[bad].assign(reason=reason[bad]).reset_index(drop=True)
-
-    counts = pd.DataFrame({"symbol": df["symbol"], "read": 1, "kept": (~bad).astype(int),
-                           "quarantined": bad.astype(int)})
-    for label, mask in marked_missing.items():
-        counts[label] = mask.reindex(df.index, fill_value=False).astype(int)
-    for label in quarantine["reason"].unique():
-        counts[f"q_{label}"] = reason.eq(label).fillna(False).astype(int)
-    per_symbol = counts.groupby("symbol", as_index=False).sum()
-    return kept, LoadReport(per_symbol=per_symbol, quarantine=quarantine)
+    @staticmethod
+    def combine(reports: list[LoadReport]) -> LoadReport:
+        frames = [r.per_symbol for r in reports if len(r.per_symbol)]
+        per = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return LoadReport(
+            per_symbol=per,
+            quarantine=pd.concat([r.quarantine for r in reports], ignore_index=True),
+            gaps=pd.concat([r.gaps for r in reports], ignore_index=True),
+            notes=[n for r in reports for n in r.notes],
+            bar=reports[0].bar if reports else None,
+        )
 
 
 def positive_or_missing(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -84,3 +81,139 @@ def positive_or_missing(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     values = pd.to_numeric(values, errors="coerce").astype(float)
     zero = values == 0
     return values.mask(zero, np.nan), zero
+
+
+def _row_checks(df: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    prices = df[PRICE_COLUMNS]
+    ohl = prices[["open", "high", "low"]]
+    some_ohl_missing = ohl.isna().any(axis=1) & ~ohl.isna().all(axis=1)
+    hi_bad = df["high"] < prices[["open", "close", "low"]].max(axis=1)
+    lo_bad = df["low"] > prices[["open", "close", "high"]].min(axis=1)
+    return [
+        ("missing_price", df["close"].isna() | some_ohl_missing),
+        ("non_positive_price", (prices <= 0).any(axis=1)),
+        ("ohlc_inconsistent", (hi_bad | lo_bad) & ohl.notna().all(axis=1)),
+    ]
+
+
+def _first_reason(checks: list[tuple[str, pd.Series]], index: pd.Index) -> pd.Series:
+    reason = pd.Series(pd.NA, index=index, dtype="string")
+    for name, failed in reversed(checks):  # the earliest check in the list wins
+        reason = reason.mask(failed.reindex(index, fill_value=False).fillna(False).to_numpy(), name)
+    return reason
+
+
+def duplicates_to_drop(df: pd.DataFrame, priority: pd.Series) -> pd.Series:
+    """True for every copy of a (symbol, ts) but the best: highest priority, then last read."""
+    order = pd.DataFrame({"symbol": df["symbol"], "ts": df["ts"], "p": priority,
+                          "pos": np.arange(len(df))}, index=df.index)
+    order = order.sort_values(["symbol", "ts", "p", "pos"])
+    keep = ~order.duplicated(["symbol", "ts"], keep="last")
+    return ~keep.reindex(df.index)
+
+
+def bad_prints(df: pd.DataFrame) -> pd.Series:
+    """Rows with a price far from the closes on *both* sides: a spike that reverts.
+
+    ``df`` must be one row per (symbol, ts), sorted. For each bar, the reference before is the
+    median close of the ``BAD_PRINT_NEIGHBOURS`` previous bars and the reference after that of
+    the following ones; a price's distance is its absolute log distance to the nearer of the
+    two (the one that exists, at the ends of a series). A bar is a bad print when its open,
+    high or low is further than the tolerance while its close is within half of it (a wick
+    that reverts within the bar), or when its close is further than twice the tolerance (a
+    close that reverts at once). A genuine crash is not flagged: the closes after it stay near
+    its low. The tolerance is ``max(BAD_PRINT_MIN_LOG, BAD_PRINT_SCALES x the symbol's median
+    absolute log return)``.
+    """
+    g = df.groupby("symbol", sort=False)["close"]
+    k = BAD_PRINT_NEIGHBOURS
+
+    def side(shifts: range) -> np.ndarray:
+        stacked = np.column_stack([g.shift(j).to_numpy() for j in shifts])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: first or last bar
+            return np.nanmedian(stacked, axis=1)
+
+    prices = np.log(df[PRICE_COLUMNS].to_numpy())
+    before = np.abs(prices - np.log(side(range(1, k + 1)))[:, None])
+    after = np.abs(prices - np.log(side(range(-k, 0)))[:, None])
+    # each price's distance to the nearer side (a missing side is ignored)
+    distance = np.nan_to_num(np.fmin(before, after), nan=0.0)
+    wick, close = distance[:, :3].max(axis=1), distance[:, 3]
+    typical = np.log(df["close"]).groupby(df["symbol"]).diff().abs()
+    scale = typical.groupby(df["symbol"]).transform("median").fillna(0).to_numpy()
+    tolerance = np.maximum(BAD_PRINT_MIN_LOG, BAD_PRINT_SCALES * scale)
+    # an open/high/low spike in a bar that closes back among its neighbours, or a close that
+    # jumps twice as far and comes straight back; a bar that moves with its market is kept
+    bad = ((wick > tolerance) & (close <= tolerance / 2)) | (close > 2 * tolerance)
+    return pd.Series(bad, index=df.index)
+
+
+def find_gaps(kept: pd.DataFrame, bar: pd.Timedelta) -> pd.DataFrame:
+    """Missing bars between each symbol's first and last: ``symbol, after, before, missing_bars``."""
+    step = kept.groupby("symbol")["ts"].diff()
+    gap = step > bar
+    out = pd.DataFrame({
+        "symbol": kept.loc[gap, "symbol"],
+        "after": kept["ts"].shift(1)[gap],
+        "before": kept.loc[gap, "ts"],
+        "missing_bars": (step[gap] / bar - 1).round().astype(int),
+    })
+    return out.reset_index(drop=True)
+
+
+def finalize(
+    df: pd.DataFrame,
+    marked_missing: dict[str, pd.Series],
+    *,
+    bar: pd.Timedelta | None = None,
+    priority: pd.Series | None = None,
+    partial: pd.Series | None = None,
+    origin: str = "<frame>",
+) -> tuple[pd.DataFrame, LoadReport]:
+    """Validate canonical rows, split kept/quarantined, and count everything per symbol.
+
+    ``marked_missing`` maps a label (e.g. ``zero_volume``) to a mask of rows where a
+    placeholder value became missing; ``priority`` ranks duplicate copies; ``partial`` marks
+    bars the loader knows were incomplete; ``bar`` enables the gap listing.
+    """
+    missing = [c for c in CANDLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise CandleError(f"{origin}: canonical candles lack columns {missing}")
+    df = df[CANDLE_COLUMNS].astype({"ts": TS_DTYPE})
+    checks = _row_checks(df)
+    if partial is not None:
+        checks.append(("partial_bar", partial))
+    reason = _first_reason(checks, df.index)
+
+    clean = reason.isna()
+    if priority is None:
+        priority = pd.Series(0, index=df.index)
+    dup = duplicates_to_drop(df[clean], priority[clean])
+    reason = reason.mask(dup.reindex(df.index, fill_value=False), "duplicate_bar")
+
+    clean = reason.isna()
+    ordered = df[clean].sort_values(["symbol", "ts"])
+    bad = bad_prints(ordered)
+    reason = reason.mask(bad.reindex(df.index, fill_value=False), "bad_print")
+
+    bad_rows = reason.notna()
+    kept = df[~bad_rows].sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
+    quarantine = df[bad_rows].assign(reason=reason[bad_rows].astype(str), origin=origin)
+
+    counts = pd.DataFrame({"symbol": df["symbol"], "read": 1, "kept": (~bad_rows).astype(int),
+                           "quarantined": bad_rows.astype(int)})
+    for label in REASONS:
+        counts[f"q_{label}"] = reason.eq(label).fillna(False).astype(int)
+    for label, mask in marked_missing.items():
+        counts[label] = mask.reindex(df.index, fill_value=False).fillna(False).astype(int)
+    per_symbol = counts.groupby("symbol", as_index=False).sum()
+    span = kept.groupby("symbol")["ts"].agg(first="min", last="max")
+    per_symbol = per_symbol.merge(span, on="symbol", how="left")
+    gaps = find_gaps(kept, bar) if bar is not None else pd.DataFrame()
+    if bar is not None:
+        missing_bars = gaps.groupby("symbol")["missing_bars"].sum() if len(gaps) else pd.Series()
+        per_symbol["missing_bars"] = (per_symbol["symbol"].map(missing_bars).fillna(0).astype(int))
+    per_symbol.insert(1, "origin", origin)
+    return kept, LoadReport(per_symbol=per_symbol, quarantine=quarantine.reset_index(drop=True),
+                            gaps=gaps)

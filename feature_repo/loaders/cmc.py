@@ -1,7 +1,7 @@
 """CoinMarketCap / Kaggle daily exports (``coin_*.csv``), as bundled in ``data/demo``.
 
-Columns ``Name,Symbol,Date,High,Low,Open,Close,Volume,Marketcap``; ``Date`` is the close of
-the UTC day written as ``YYYY-MM-DD 23:59:59``; volume and market cap are in USD and 0 means
+Columns ``[SNo,]Name,Symbol,Date,High,Low,Open,Close,Volume,Marketcap``; ``Date`` is the close
+of the UTC day written as ``YYYY-MM-DD 23:59:59``; volume and market cap are in USD and 0 means
 "not recorded".
 
 Rules: ``ts`` is the bar close put on the day boundary (``23:59:59`` + 1 s = next 00:00 UTC);
@@ -11,52 +11,39 @@ market cap become missing and are counted as ``zero_volume`` / ``zero_market_cap
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from feature_repo.loaders.candles import CandleError, LoadReport, finalize, positive_or_missing
+from feature_repo.loaders.common import numeric
 
-CMC_COLUMNS = ["Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketcap"]
+COLUMNS = ["Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketcap"]
+DAY = pd.Timedelta(days=1)
 
 
-def parse_cmc(raw: pd.DataFrame, origin: str = "<frame>") -> tuple[pd.DataFrame, LoadReport]:
+def parse_cmc(raw: pd.DataFrame, origin: str = "<frame>", first_line: int = 2
+              ) -> tuple[pd.DataFrame, LoadReport]:
     """CoinMarketCap rows → canonical candles plus a load report."""
-    missing = [c for c in CMC_COLUMNS if c not in raw.columns]
+    missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise CandleError(f"{origin}: not a CoinMarketCap export, missing columns {missing}")
+    raw = raw.reset_index(drop=True)
     stamp = pd.to_datetime(raw["Date"], format="%Y-%m-%d %H:%M:%S", utc=True, errors="coerce")
     bad = stamp.isna() | (stamp.dt.strftime("%H:%M:%S") != "23:59:59")
     if bad.any():
         row = int(bad.idxmax())
-        raise CandleError(
-            f"{origin}: row {row}: field Date={raw['Date'].iloc[row]!r} is not a day close "
-            "'YYYY-MM-DD 23:59:59'"
-        )
-    quote_volume, zero_volume = positive_or_missing(raw["Volume"])
-    market_cap, zero_cap = positive_or_missing(raw["Marketcap"])
+        raise CandleError(f"{origin}: line {first_line + row}: field Date={raw['Date'].iloc[row]!r} "
+                          "is not a day close 'YYYY-MM-DD 23:59:59'")
+    num = {c: numeric(raw, c, origin, first_line) for c in COLUMNS[2:]}
+    quote_volume, zero_volume = positive_or_missing(num["Volume"])
+    market_cap, zero_cap = positive_or_missing(num["Marketcap"])
     candles = pd.DataFrame({
-        "symbol": raw["Symbol"].astype(str).str.upper(),
+        "symbol": raw["Symbol"].astype(str).str.strip().str.upper(),
         "ts": stamp + pd.Timedelta(seconds=1),
-        "open": raw["Open"].astype(float),
-        "high": raw["High"].astype(float),
-        "low": raw["Low"].astype(float),
-        "close": raw["Close"].astype(float),
-        "volume": float("nan"),
-        "quote_volume": quote_volume,
-        "market_cap": market_cap,
+        "open": num["Open"], "high": num["High"], "low": num["Low"], "close": num["Close"],
+        "volume": float("nan"), "quote_volume": quote_volume, "market_cap": market_cap,
         "source": "coinmarketcap",
     })
-    return finalize(candles, {"zero_volume": zero_volume, "zero_market_cap": zero_cap})
-
-
-def load_cmc(path: Path) -> tuple[pd.DataFrame, LoadReport]:
-    """Read a CoinMarketCap export saved as CSV (one coin) or parquet (many coins)."""
-    path = Path(path)
-    if not path.exists():
-        raise CandleError(f"{path}: no such file")
-    try:
-        raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
-        raise CandleError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
-    return parse_cmc(raw, origin=str(path))
+    kept, report = finalize(candles, {"zero_volume": zero_volume, "zero_market_cap": zero_cap},
+                            bar=DAY, origin=origin)
+    report.bar = "1d"
+    return kept, report

@@ -33,7 +33,7 @@ def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> str:
 def test_env_then_feast_plan_apply_materialize(tmp_path, redis_url):
     home = tmp_path / "home"
     settings = Settings(home=home, redis_url=redis_url, mlflow_tracking_uri=None)
-    jobs.ingest_demo(settings)
+    jobs.seed_demo(settings)
     jobs.build_features(settings)
 
     base_env = {**os.environ, "CRYPTOVOL_HOME": str(home), "REDIS_URL": redis_url}

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def materialized(tmp_path_factory, redis_url):
     settings = Settings(home=tmp_path_factory.mktemp("home"), redis_url=redis_url,
                         mlflow_tracking_uri=None)
-    jobs.ingest_demo(settings)
+    jobs.seed_demo(settings)
     jobs.build_features(settings)
     latest = jobs.apply_and_materialize(settings, redis_url)
     store = feast_store.open_store(settings, redis_url)

@@ -1,0 +1,115 @@
+"""``cryptovol ingest`` and ``cryptovol data ...``: candles into the store, and what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err = Console(stderr=True)
+data_app = typer.Typer(help="Inspect the candle store.", no_args_is_help=True)
+
+Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
+QUARANTINE_COLUMNS = {"q_missing_price": "no price", "q_non_positive_price": "price<=0",
+                      "q_ohlc_inconsistent": "OHLC", "q_partial_bar": "partial",
+                      "q_duplicate_bar": "duplicate", "q_bad_print": "bad print"}
+
+
+def _fmt_ts(value) -> str:
+    return "" if value is None or str(value) == "NaT" else str(value)[:16].replace("T", " ")
+
+
+def print_load_report(result) -> None:
+    report = result.report
+    table = Table(title=f"load report ({report.bar or '?'} bars read)")
+    for col in ("file", "symbol", "read", "kept", "quarantined (reasons)", "zero vol", "missing",
+                "bar closes"):
+        table.add_column(col, justify="right" if col in ("read", "kept", "zero vol", "missing") else "left")
+    for _, row in report.per_symbol.iterrows():
+        reasons = ", ".join(f"{int(row[c]):,} {label}" for c, label in QUARANTINE_COLUMNS.items()
+                            if row.get(c, 0))
+        table.add_row(Path(row["origin"]).name, row["symbol"], f"{row['read']:,}", f"{row['kept']:,}",
+                      f"{row['quarantined']:,}" + (f" ({reasons})" if reasons else ""),
+                      f"{row.get('zero_volume', 0):,}", f"{row.get('missing_bars', 0):,}",
+                      f"{_fmt_ts(row.get('first'))} → {_fmt_ts(row.get('last'))}")
+    console.print(table)
+    totals = report.totals()
+    balanced = "yes" if report.balanced else "NO"
+    console.print(f"read {totals['read']:,} = kept {totals['kept']:,} + quarantined "
+                  f"{totals['quarantined']:,}: {balanced}")
+    for note in report.notes:
+        console.print(f"note: {note}")
+    if len(report.gaps):
+        shown = report.gaps.head(20)
+        console.print(f"{len(report.gaps)} gaps ({int(report.gaps['missing_bars'].sum())} missing bars):")
+        for _, gap in shown.iterrows():
+            console.print(f"  {gap['symbol']}: {gap['missing_bars']} bar(s) missing after "
+                          f"{_fmt_ts(gap['after'])}")
+        if len(report.gaps) > len(shown):
+            console.print(f"  ... and {len(report.gaps) - len(shown)} more")
+    if result.resampled:
+        r = result.resampled
+        console.print(f"resampled to {result.bar}: {r['coarse_bars']:,} bars "
+                      f"({r['kept_incomplete']} with a missing fine bar kept, "
+                      f"{r['dropped_incomplete']} incomplete dropped)")
+    s = result.stored
+    console.print(f"candle store ({result.bar}): {s.inserted:,} new, {s.updated:,} updated, "
+                  f"{s.unchanged:,} unchanged; {s.total:,} bars in all")
+
+
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs of candle files.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="Force the format: cmc, cdd, binance, "
+                                            "coingecko, canonical (default: detected).")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Ticker for files that do not name it.")] = None,
+    bar: Annotated[str | None, typer.Option(help="Store at this bar size, resampling if coarser "
+                                            "(default: the files' own bar).")] = None,
+    home: Home = None,
+) -> None:
+    """Load candle files into the candle store, with a load report (read = kept + quarantined)."""
+    from feature_repo.loaders.candles import CandleError
+    from flows.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home)
+    configure_logging()
+    from feature_repo.jobs import ingest as run_ingest
+
+    try:
+        result = run_ingest(settings, paths, fmt, symbol, bar)
+    except (CandleError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    print_load_report(result)
+
+
+@data_app.command("report")
+def report(
+    bar: Annotated[str, typer.Option(help="Bar size of the store to show.")] = "1d",
+    home: Home = None,
+) -> None:
+    """Coverage of the candle store per symbol: range, bars, gaps, quarantined rows."""
+    import pandas as pd
+
+    from feature_repo import candle_store
+    from feature_repo.bars import bar_delta
+    from flows.runtime import bootstrap
+
+    settings = bootstrap(home=home, bar=bar)
+    candles = candle_store.read_candles(settings.home, bar)
+    if candles.empty:
+        err.print(f"[bold red]error:[/] no {bar} candles in {settings.home / 'candles'}")
+        raise typer.Exit(code=1)
+    qpath = candle_store.quarantine_path(settings.home, bar)
+    quarantine = pd.read_parquet(qpath) if qpath.exists() else pd.DataFrame()
+    table = Table(title=f"candle store: {bar} bars in {settings.home / 'candles'}")
+    for col in ("symbol", "first close", "last close", "bars", "missing bars", "gaps", "quarantined"):
+        table.add_column(col, justify="left" if col == "symbol" else "right")
+    cover = candle_store.coverage(candles, quarantine, pd.Timedelta(bar_delta(bar)))
+    for _, row in cover.iterrows():
+        table.add_row(row["symbol"], _fmt_ts(row["first"]), _fmt_ts(row["last"]), f"{row['bars']:,}",
+                      f"{row['missing_bars']:,}", f"{row['gaps']:,}", f"{row['quarantined']:,}")
+    console.print(table)
