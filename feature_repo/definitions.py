@@ -12,6 +12,6 @@ from feature_repo.store import feast_objects
 _objects = feast_objects(Settings())
 volatility_source = _objects.source
 volatility_features = _objects.view
-vol_forecast_v1 = _objects.service
+forecast_service = _objects.service
 
-__all__ = ["symbol", "volatility_source", "volatility_features", "vol_forecast_v1"]
+__all__ = ["symbol", "volatility_source", "volatility_features", "forecast_service"]

@@ -75,8 +75,8 @@ def build_features(settings: Settings) -> FeaturesResult:
     if candles.empty:
         raise LookupError(f"no {settings.bar} candles in {settings.home / 'candles'}: "
                           f"run `cryptovol ingest PATH --bar {settings.bar}` first")
-    features = compute_features(candles, settings.bar_delta)
-    targets = compute_targets(candles, settings.bar_delta, settings.horizon)
+    features = compute_features(candles, settings.feature_config)
+    targets = compute_targets(candles, settings.bar, settings.horizon)
     features.to_parquet(settings.features_path, index=False)
     targets.to_parquet(settings.targets_path, index=False)
     log.info("features: %d rows, targets: %d rows -> %s", len(features), len(targets),
@@ -93,6 +93,7 @@ def apply_and_materialize(settings: Settings, redis_url: str) -> dict[str, datet
     """Register the Feast objects and load each symbol's newest features into Redis."""
     store = feast_store.open_store(settings, redis_url)
     feast_store.apply(store, settings)
-    latest = feast_store.materialize_latest(store, pd.read_parquet(settings.features_path))
+    latest = feast_store.materialize_latest(store, settings.bar,
+                                             pd.read_parquet(settings.features_path))
     log.info("materialized %d symbols into the online store", len(latest))
     return latest

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from feature_repo.bars import bar_delta, bars_per_year
+from feature_repo.transforms.config import FeatureConfig, catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FEATURE_REPO_DIR = Path(__file__).resolve().parent
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     experiment_name: str = "cryptovol"
     drift_window_days: int = Field(default=90, ge=1)
     test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CRYPTOVOL_REDIS_URL")
@@ -67,6 +69,14 @@ class Settings(BaseSettings):
     @property
     def bar_delta(self) -> timedelta:
         return bar_delta(self.bar)
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig.for_bar(self.bar, garch=self.garch)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(catalog(self.feature_config))
 
     @property
     def bars_per_year(self) -> float:

@@ -18,8 +18,8 @@ from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource,
 
 from feature_repo.objects.data_sources import volatility_source
 from feature_repo.objects.entities import symbol
-from feature_repo.objects.feature_services import FORECAST_SERVICE, forecast_service
-from feature_repo.objects.feature_views import volatility_view
+from feature_repo.objects.feature_services import forecast_service, service_name
+from feature_repo.objects.feature_views import view_name, volatility_view
 from feature_repo.settings import FEATURE_REPO_DIR, Settings, redis_connection_string
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class FeastObjects:
 def feast_objects(settings: Settings) -> FeastObjects:
     source = volatility_source(settings)
     view = volatility_view(settings, source)
-    return FeastObjects(entity=symbol, source=source, view=view, service=forecast_service(view))
+    return FeastObjects(entity=symbol, source=source, view=view, service=forecast_service(view, settings.bar))
 
 
 def feast_variables(settings: Settings, redis_url: str) -> dict[str, str]:
@@ -74,24 +74,24 @@ def apply(store: FeatureStore, settings: Settings) -> FeastObjects:
     return objects
 
 
-def materialize_latest(store: FeatureStore, features: pd.DataFrame) -> dict[str, datetime]:
+def materialize_latest(store: FeatureStore, bar: str, features: pd.DataFrame) -> dict[str, datetime]:
     """Write each symbol's newest feature row into the online store; returns symbol → as-of."""
     start = features["event_timestamp"].min().to_pydatetime() - timedelta(seconds=1)
     end = features["event_timestamp"].max().to_pydatetime() + timedelta(seconds=1)
-    store.materialize(start_date=start, end_date=end, feature_views=["volatility_features"])
+    store.materialize(start_date=start, end_date=end, feature_views=[view_name(bar)])
     latest = features.groupby("symbol")["event_timestamp"].max()
     return {s: ts.to_pydatetime() for s, ts in latest.items()}
 
 
-def historical_features(store: FeatureStore, entity_df: pd.DataFrame) -> pd.DataFrame:
-    """Point-in-time join of the forecast feature service onto ``symbol, event_timestamp`` rows."""
-    service = store.get_feature_service(FORECAST_SERVICE)
+def historical_features(store: FeatureStore, bar: str, entity_df: pd.DataFrame) -> pd.DataFrame:
+    """Point-in-time join of the bar's feature service onto ``symbol, event_timestamp`` rows."""
+    service = store.get_feature_service(service_name(bar))
     return store.get_historical_features(entity_df=entity_df, features=service).to_df()
 
 
-def online_features(store: FeatureStore, symbols: list[str]) -> pd.DataFrame:
+def online_features(store: FeatureStore, service: str, symbols: list[str]) -> pd.DataFrame:
     """Latest online values: ``symbol, as_of`` + features; ``as_of`` is NaT for unknown symbols."""
-    service = store.get_feature_service(FORECAST_SERVICE)
+    service = store.get_feature_service(service)
     response = store.get_online_features(
         features=service, entity_rows=[{"symbol": s} for s in symbols]
     ).to_dict(include_event_timestamps=True)

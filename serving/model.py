@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from feature_repo.settings import Settings, bars_per_year
+from feature_repo.bars import bars_per_year
+from feature_repo.settings import Settings
 
 CHAMPION = "champion"
 
@@ -22,6 +23,7 @@ class ChampionModel:
     bar: str
     horizon: int
     features: list[str]
+    feature_service: str
     model: mlflow.pyfunc.PyFuncModel
 
     @classmethod
@@ -40,6 +42,7 @@ class ChampionModel:
             bar=version.tags.get("bar", settings.bar),
             horizon=int(version.tags.get("horizon", settings.horizon)),
             features=inputs.input_names(), model=model,
+            feature_service=version.tags.get("feature_service", f"vol_forecast_{settings.bar}"),
         )
 
     @property

@@ -42,7 +42,7 @@ class VolatilityService:
     def predict(self, symbols: Symbols, ctx: bentoml.Context) -> dict:
         """Forecast realized vol over the next horizon for each symbol (annualized)."""
         wanted = list(dict.fromkeys(s.strip().upper() for s in symbols))
-        online = online_features(self.store, wanted)
+        online = online_features(self.store, self.champion.feature_service, wanted)
         unknown = online.loc[online["as_of"].isna(), "symbol"].tolist()
         if unknown:  # a client error, answered without a server-side traceback
             ctx.response.status_code = HTTPStatus.NOT_FOUND

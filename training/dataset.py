@@ -6,14 +6,14 @@ import pandas as pd
 from feast import FeatureStore
 
 from feature_repo.store import historical_features
-from feature_repo.transforms.catalog import FEATURE_NAMES
 
 
-def training_frame(store: FeatureStore, targets: pd.DataFrame) -> pd.DataFrame:
+def training_frame(store: FeatureStore, bar: str, features: list[str], targets: pd.DataFrame
+                   ) -> pd.DataFrame:
     """One row per (symbol, t) with a target: the features stamped <= t (Feast PIT join)."""
     entity_df = targets[["symbol", "event_timestamp", "target_rv", "target_log_rv"]]
-    frame = historical_features(store, entity_df)
-    missing = [c for c in FEATURE_NAMES if c not in frame.columns]
+    frame = historical_features(store, bar, entity_df)
+    missing = [c for c in features if c not in frame.columns]
     if missing:
         raise RuntimeError(f"feature service returned no columns {missing}; run feast apply")
     if len(frame) != len(entity_df):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from feature_repo import store as feast_store
-from feature_repo.objects.feature_services import FORECAST_SERVICE
+from feature_repo.objects.feature_services import service_name
 from feature_repo.settings import REPO_ROOT, Settings
 from training.dataset import training_frame
 from training.registry import RegisteredModel, log_and_register
@@ -43,11 +43,12 @@ def git_commit() -> str:
 
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     store = feast_store.open_store(settings, redis_url)
-    frame = training_frame(store, pd.read_parquet(settings.targets_path))
-    result = train_regressor(frame, settings.bar_delta, settings.horizon,
+    features = settings.feature_names
+    frame = training_frame(store, settings.bar, features, pd.read_parquet(settings.targets_path))
+    result = train_regressor(frame, features, settings.bar_delta, settings.horizon,
                              settings.test_fraction, settings.bars_per_year)
     tags = {
-        "feature_service": FORECAST_SERVICE,
+        "feature_service": service_name(settings.bar),
         "data_fingerprint": data_fingerprint(frame),
         "data_range": f"{frame['event_timestamp'].min()} .. {frame['event_timestamp'].max()}",
         "git_commit": git_commit(),

@@ -17,7 +17,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from feature_repo.transforms.catalog import FEATURE_NAMES, RV_WINDOWS, TARGET
+from feature_repo.transforms.targets import TARGET
 from training.metrics import vol_metrics
 from training.split import TimeSplit, holdout_split
 
@@ -51,13 +51,15 @@ class TrainResult:
     test_predictions: pd.DataFrame = field(repr=False)
 
 
-def persistence_column(horizon: int) -> str:
-    """The trailing realized-vol feature whose window is closest to the horizon."""
-    return f"rv_{min(RV_WINDOWS, key=lambda w: abs(w - horizon))}"
+def persistence_column(features: list[str], horizon: int) -> str:
+    """The trailing realized-vol feature (``rv_<bars>``) whose window is closest to the horizon."""
+    windows = [int(f[3:]) for f in features if f.startswith("rv_") and f[3:].isdigit()]
+    return f"rv_{min(windows, key=lambda w: abs(w - horizon))}"
 
 
 def train_regressor(
-    frame: pd.DataFrame, bar: timedelta, horizon: int, test_fraction: float, bars_per_year: float
+    frame: pd.DataFrame, features: list[str], bar: timedelta, horizon: int, test_fraction: float,
+    bars_per_year: float,
 ) -> TrainResult:
     """Fit on the training window, early-stop on its purged tail, score on the test block."""
     frame = frame.sort_values(["event_timestamp", "symbol"], ignore_index=True)
@@ -72,17 +74,17 @@ def train_regressor(
 
     model = lgb.LGBMRegressor(**LGB_PARAMS)
     model.fit(
-        fit[FEATURE_NAMES], fit[TARGET],
-        eval_X=(valid[FEATURE_NAMES],), eval_y=(valid[TARGET],),
+        fit[features], fit[TARGET],
+        eval_X=(valid[features],), eval_y=(valid[TARGET],),
         callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
     )
 
     realized = test["target_rv"].to_numpy()
-    forecast = np.exp(model.predict(test[FEATURE_NAMES]))
+    forecast = np.exp(model.predict(test[features]))
     annualize = math.sqrt(bars_per_year)
     metrics = {f"test_{k}": v for k, v in vol_metrics(realized, forecast, annualize).items()}
 
-    persist_col = persistence_column(horizon)
+    persist_col = persistence_column(features, horizon)
     scored = test[persist_col].notna().to_numpy() & (test[persist_col].to_numpy() > 0)
     base = vol_metrics(realized[scored], test[persist_col].to_numpy()[scored], annualize)
     metrics.update({f"test_persistence_{k}": v for k, v in base.items()})
@@ -95,6 +97,6 @@ def train_regressor(
     predictions = test[["symbol", "event_timestamp", "target_rv"]].assign(
         predicted_rv=forecast, persistence_rv=test[persist_col].to_numpy()
     )
-    return TrainResult(model=model, features=list(FEATURE_NAMES), split=split, metrics=metrics,
-                       params=params, reference=train[["symbol", "event_timestamp", *FEATURE_NAMES]],
+    return TrainResult(model=model, features=list(features), split=split, metrics=metrics,
+                       params=params, reference=train[["symbol", "event_timestamp", *features]],
                        test_predictions=predictions)

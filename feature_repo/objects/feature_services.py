@@ -2,12 +2,14 @@
 
 from feast import FeatureService, FeatureView
 
-FORECAST_SERVICE = "vol_forecast_v1"
+
+def service_name(bar: str) -> str:
+    return f"vol_forecast_{bar}"
 
 
-def forecast_service(view: FeatureView) -> FeatureService:
+def forecast_service(view: FeatureView, bar: str) -> FeatureService:
     return FeatureService(
-        name=FORECAST_SERVICE,
+        name=service_name(bar),
         features=[view],
         description="Features of the volatility forecaster (training and online serving).",
     )

@@ -46,11 +46,11 @@ def test_env_then_feast_plan_apply_materialize(tmp_path, redis_url):
 
     feast = str(BIN / "feast")
     plan = _run([feast, "plan"], env, FEATURE_REPO_DIR)
-    assert "volatility_features" in plan
+    assert "vol_features_1d" in plan
     _run([feast, "apply"], env, FEATURE_REPO_DIR)
     _run([feast, "materialize", "2013-01-01T00:00:00", "2021-07-08T00:00:00"], env, FEATURE_REPO_DIR)
 
     store = feast_store.open_store(settings, redis_url)
-    assert {fv.name for fv in store.list_feature_views()} == {"volatility_features"}
-    online = feast_store.online_features(store, ["ETH"])
+    assert {fv.name for fv in store.list_feature_views()} == {"vol_features_1d"}
+    online = feast_store.online_features(store, "vol_forecast_1d", ["ETH"])
     assert online["as_of"].iloc[0] == pd.Timestamp("2021-07-07", tz="UTC")

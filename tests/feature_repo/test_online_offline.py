@@ -9,9 +9,10 @@ import pytest
 from feature_repo import jobs
 from feature_repo import store as feast_store
 from feature_repo.settings import Settings
-from feature_repo.transforms.catalog import FEATURE_NAMES
 
 pytestmark = pytest.mark.integration
+FEATURE_NAMES = Settings().feature_names  # the daily catalog
+SERVICE = "vol_forecast_1d"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_online_features_equal_the_offline_row_of_each_symbols_latest_bar(materi
     _, store, latest, offline = materialized
     assert len(latest) == 23
     symbols = sorted(latest)
-    online = feast_store.online_features(store, symbols).set_index("symbol")
+    online = feast_store.online_features(store, SERVICE, symbols).set_index("symbol")
     newest = offline.loc[offline.groupby("symbol")["event_timestamp"].idxmax()].set_index("symbol")
     for sym in symbols:
         assert online.loc[sym, "as_of"] == newest.loc[sym, "event_timestamp"] == latest[sym]
@@ -43,7 +44,7 @@ def test_online_features_equal_the_offline_row_of_each_symbols_latest_bar(materi
 
 def test_unknown_symbol_has_no_as_of(materialized):
     _, store, _, _ = materialized
-    online = feast_store.online_features(store, ["BTC", "NOT_A_COIN"]).set_index("symbol")
+    online = feast_store.online_features(store, SERVICE, ["BTC", "NOT_A_COIN"]).set_index("symbol")
     assert pd.notna(online.loc["BTC", "as_of"]) and pd.isna(online.loc["NOT_A_COIN", "as_of"])
     assert online.loc["NOT_A_COIN", FEATURE_NAMES].isna().all()
 
@@ -57,7 +58,7 @@ def test_historical_join_takes_the_last_row_at_or_before_each_timestamp(material
         # exactly at a bar close, and 23 h after it (the next bar has not closed yet)
         "event_timestamp": list(stamps) + list(stamps[:2] + pd.Timedelta(hours=23)),
     }).astype({"event_timestamp": "datetime64[us, UTC]"})
-    joined = feast_store.historical_features(store, entity).sort_values("event_timestamp")
+    joined = feast_store.historical_features(store, "1d", entity).sort_values("event_timestamp")
     for _, row in joined.iterrows():
         bar = row["event_timestamp"].floor("D")
         np.testing.assert_allclose(row[FEATURE_NAMES].astype(float).to_numpy(),

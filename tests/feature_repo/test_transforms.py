@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from feature_repo.transforms.catalog import FEATURE_NAMES
+from feature_repo.transforms.config import FeatureConfig, catalog
 from feature_repo.transforms.features import compute_features
 from feature_repo.transforms.targets import compute_targets
 from tests.conftest import make_candles
 
-DAY = timedelta(days=1)
+CFG = FeatureConfig.for_bar("1d")
+FEATURE_NAMES = list(catalog(CFG))
 A, B = math.log(1.1), math.log(0.9)
 
 
@@ -27,7 +27,7 @@ def zigzag(n: int) -> list[float]:
 
 
 def test_realized_vol_matches_hand_computation():
-    f = compute_features(make_candles(zigzag(8)), DAY).set_index("event_timestamp")
+    f = compute_features(make_candles(zigzag(8)), CFG).set_index("event_timestamp")
     assert math.isnan(f["log_return"].iloc[0])
     assert f["log_return"].iloc[1] == pytest.approx(A)
     assert f["log_return"].iloc[2] == pytest.approx(B)
@@ -37,18 +37,18 @@ def test_realized_vol_matches_hand_computation():
 
 
 def test_range_estimators_and_liquidity_match_hand_computation():
-    f = compute_features(make_candles(zigzag(30)), DAY)
+    f = compute_features(make_candles(zigzag(30)), CFG)
     assert f["range_pct"].iloc[0] == pytest.approx(0.02)  # (1.01c - 0.99c) / c
     parkinson = math.log(1.01 / 0.99) / math.sqrt(4 * math.log(2))
-    assert math.isnan(f["parkinson_vol_14"].iloc[10])  # 11 bars < 12 needed
-    assert f["parkinson_vol_14"].iloc[11] == pytest.approx(parkinson)
+    assert math.isnan(f["parkinson_30"].iloc[22])  # 23 bars < 24 needed
+    assert f["parkinson_30"].iloc[23] == pytest.approx(parkinson)
     assert f["turnover"].iloc[0] == pytest.approx(0.1)  # 1000 / 10000
     assert f["log_volume_ratio_30"].isna().sum() == 23  # needs 24 of 30 bars
     assert f["log_volume_ratio_30"].iloc[23:].abs().max() == pytest.approx(0.0)  # flat volume
 
 
 def test_target_is_realized_vol_of_the_next_h_returns():
-    t = compute_targets(make_candles(zigzag(8)), DAY, horizon=3)
+    t = compute_targets(make_candles(zigzag(8)), "1d", horizon=3)
     assert t["target_rv"].iloc[0] == pytest.approx(math.sqrt((2 * A**2 + B**2) / 3))
     assert t["target_rv"].iloc[1] == pytest.approx(math.sqrt((A**2 + 2 * B**2) / 3))
     assert len(t) == 8 - 3  # the last 3 bars have no complete future
@@ -57,7 +57,7 @@ def test_target_is_realized_vol_of_the_next_h_returns():
 
 def test_a_missing_bar_leaves_missing_values_instead_of_a_two_bar_return():
     candles = make_candles(zigzag(10)).drop(index=4)
-    f = compute_features(candles, DAY).set_index("event_timestamp")
+    f = compute_features(candles, CFG).set_index("event_timestamp")
     after_gap = candles["ts"].iloc[4]  # the bar right after the missing one
     assert math.isnan(f.loc[after_gap, "log_return"])
     assert len(f) == 9  # rows only for bars that exist
@@ -76,12 +76,12 @@ def _perturb(candles: pd.DataFrame, mask: pd.Series, seed: int) -> pd.DataFrame:
 def test_features_at_t_ignore_every_bar_after_t(demo_candles, cut):
     candles = demo_candles[demo_candles["symbol"].isin(["BTC", "ETH", "DOGE"])]
     t = pd.Timestamp(cut, tz="UTC")
-    base = compute_features(candles, DAY)
-    changed = compute_features(_perturb(candles, candles["ts"] > t, seed=1), DAY)
+    base = compute_features(candles, CFG)
+    changed = compute_features(_perturb(candles, candles["ts"] > t, seed=1), CFG)
     upto = base["event_timestamp"] <= t
     pd.testing.assert_frame_equal(base[upto], changed[upto])
     # ... and removing those bars altogether changes nothing either
-    truncated = compute_features(candles[candles["ts"] <= t], DAY)
+    truncated = compute_features(candles[candles["ts"] <= t], CFG)
     pd.testing.assert_frame_equal(base[upto].reset_index(drop=True), truncated)
     assert not base[~upto][FEATURE_NAMES].equals(changed[~upto][FEATURE_NAMES])
 
@@ -91,10 +91,10 @@ def test_target_at_t_uses_only_bars_t_to_t_plus_h(demo_candles, cut):
     h = 7
     candles = demo_candles[demo_candles["symbol"] == "BTC"]
     t = pd.Timestamp(cut, tz="UTC")
-    end = t + h * DAY
+    end = t + pd.Timedelta(days=h)
 
     def target_at_t(frame):
-        out = compute_targets(frame, DAY, h)
+        out = compute_targets(frame, "1d", h)
         return out.loc[out["event_timestamp"] == t, "target_rv"].item()
 
     base = target_at_t(candles)
@@ -103,7 +103,7 @@ def test_target_at_t_uses_only_bars_t_to_t_plus_h(demo_candles, cut):
     assert target_at_t(_perturb(candles, outside, seed=2)) == pytest.approx(base, rel=1e-12)
     assert target_at_t(_perturb(candles, candles["ts"] == end, seed=3)) != base
     # features at t use returns ending <= t; the target uses returns ending in (t, t+H]
-    feats = compute_features(_perturb(candles, candles["ts"] > t, seed=4), DAY)
-    base_feats = compute_features(candles, DAY)
+    feats = compute_features(_perturb(candles, candles["ts"] > t, seed=4), CFG)
+    base_feats = compute_features(candles, CFG)
     at_t = feats["event_timestamp"] == t
     pd.testing.assert_frame_equal(feats[at_t], base_feats[at_t])

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from feature_repo.settings import Settings
-from feature_repo.transforms.catalog import FEATURE_NAMES
 from serving.model import ChampionModel
 from training.registry import CHAMPION, champion_reference, configure, log_and_register
 from training.train import train_regressor
 
 pytestmark = pytest.mark.integration
+FEATURE_NAMES = Settings().feature_names  # the daily catalog
 
 
 def synthetic_frame(days: int = 300, symbols: tuple[str, ...] = ("AAA", "BBB")) -> pd.DataFrame:
@@ -34,8 +34,8 @@ def synthetic_frame(days: int = 300, symbols: tuple[str, ...] = ("AAA", "BBB")) 
 
 @pytest.fixture
 def trained():
-    return train_regressor(synthetic_frame(), timedelta(days=1), horizon=7, test_fraction=0.2,
-                           bars_per_year=365)
+    return train_regressor(synthetic_frame(), FEATURE_NAMES, timedelta(days=1), horizon=7,
+                           test_fraction=0.2, bars_per_year=365)
 
 
 def test_training_scores_the_model_and_persistence_on_the_same_test_rows(trained):
@@ -50,15 +50,15 @@ def test_training_scores_the_model_and_persistence_on_the_same_test_rows(trained
 def test_first_version_becomes_champion_later_ones_do_not(tmp_path, trained):
     settings = Settings(home=tmp_path, mlflow_tracking_uri=None)
     settings.ensure_dirs()
-    first = log_and_register(trained, settings, {"feature_service": "vol_forecast_v1"})
-    second = log_and_register(trained, settings, {"feature_service": "vol_forecast_v1"})
+    first = log_and_register(trained, settings, {"feature_service": "vol_forecast_1d"})
+    second = log_and_register(trained, settings, {"feature_service": "vol_forecast_1d"})
     assert (first.version, first.is_champion) == ("1", True)
     assert (second.version, second.is_champion, second.champion_version) == ("2", False, "1")
 
     client = configure(settings)
     champion = client.get_model_version_by_alias(settings.model_name, CHAMPION)
     assert str(champion.version) == "1"
-    assert champion.tags["horizon"] == "7" and champion.tags["feature_service"] == "vol_forecast_v1"
+    assert champion.tags["horizon"] == "7" and champion.tags["feature_service"] == "vol_forecast_1d"
     run = client.get_run(champion.run_id)
     assert run.data.metrics["test_qlike"] == pytest.approx(trained.metrics["test_qlike"])
     assert (tmp_path / "mlflow" / "artifacts").is_dir()
@@ -68,6 +68,7 @@ def test_first_version_becomes_champion_later_ones_do_not(tmp_path, trained):
 
     model = ChampionModel.load(settings)
     assert model.version == "1" and model.features == FEATURE_NAMES
+    assert model.feature_service == "vol_forecast_1d"
     vols = model.predict_vol(trained.reference.head(3))
     np.testing.assert_allclose(vols, np.exp(trained.model.predict(trained.reference[FEATURE_NAMES].head(3))))
     assert model.annualize == pytest.approx(np.sqrt(365))
