@@ -41,7 +41,8 @@ class FeatureConfig:
 
     @property
     def max_window(self) -> int:
-        return max(self.long, self.mid, self.macd[1] + self.macd[2], self.bollinger, self.atr)
+        return max(self.long, self.mid, 30 * self.day, self.macd[1] + self.macd[2], self.bollinger,
+                   self.atr, self.rsi)
 
 
 def catalog(c: FeatureConfig) -> dict[str, str]:

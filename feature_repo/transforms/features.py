@@ -14,6 +14,7 @@ import pandas as pd
 from feature_repo.bars import bar_delta
 from feature_repo.transforms.config import FeatureConfig, catalog
 from feature_repo.transforms.cross_section import cross_section_family
+from feature_repo.transforms.garch import garch_family
 from feature_repo.transforms.liquidity import liquidity_family
 from feature_repo.transforms.panel import Panel
 from feature_repo.transforms.ranges import range_family
@@ -48,6 +49,8 @@ def compute_features(candles: pd.DataFrame, config: FeatureConfig) -> pd.DataFra
         families = (returns_family(p, r, config), volatility_family(p, r, config),
                     range_family(p, config), liquidity_family(p, r, config),
                     cross_section_family(p, r, config), calendar_family(p, config))
+    if config.garch:
+        families += (garch_family(p, r, config),)
     for family in families:
         columns.update(family)
     names = list(catalog(config))

@@ -45,6 +45,17 @@ class Panel:
         min_periods = window if full else max(2, math.ceil(0.8 * window))
         return getattr(values.rolling(window, min_periods=min(min_periods, window)), how)()
 
+    def roll_grouped(self, values: pd.Series, window: int, how: str) -> pd.Series:
+        """As :meth:`roll`, but restarted per symbol (grouped rolling, in Cython).
+
+        For statistics whose running state pandas does not reset across the NaN padding
+        (skew, kurtosis), so one symbol's values cannot move another's last digits.
+        """
+        min_periods = max(2, math.ceil(0.8 * window))
+        rolled = getattr(values.groupby(self.frame["symbol"], sort=False)
+                         .rolling(window, min_periods=min_periods), how)()
+        return rolled.reset_index(level=0, drop=True).sort_index()
+
     def shift(self, values: pd.Series, k: int = 1) -> pd.Series:
         assert abs(k) <= self.pad
         return values.shift(k)

@@ -17,8 +17,8 @@ def returns_family(p: Panel, r: pd.Series, c: FeatureConfig) -> dict[str, pd.Ser
         "ret_lag_1": p.shift(r, 1),
         "ret_lag_2": p.shift(r, 2),
         f"ret_mean_{m}": p.roll(r, m, "mean"),
-        f"ret_skew_{m}": p.roll(r, m, "skew"),
-        f"ret_kurt_{m}": p.roll(r, m, "kurt"),
+        f"ret_skew_{m}": p.roll_grouped(r, m, "skew"),
+        f"ret_kurt_{m}": p.roll_grouped(r, m, "kurt"),
     }
 
 

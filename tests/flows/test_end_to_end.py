@@ -47,11 +47,12 @@ def service(tmp_path_factory, redis_url):
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    log = (home / "serve.log").open("w")  # a file, not a pipe nobody drains (it would block)
     proc = subprocess.Popen([CLI, "serve", "--port", str(port)], env=_env(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        assert proc.poll() is None, f"serve exited early:\n{proc.stdout.read()}"
+        assert proc.poll() is None, f"serve exited early:\n{(home / 'serve.log').read_text()}"
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 break
@@ -60,10 +61,11 @@ def service(tmp_path_factory, redis_url):
         time.sleep(1)
     else:
         proc.kill()
-        pytest.fail(f"service not ready in 180 s:\n{proc.stdout.read()}")
+        pytest.fail(f"service not ready in 180 s:\n{(home / 'serve.log').read_text()}")
     yield url, home
     proc.send_signal(signal.SIGINT)  # what Ctrl-C does
     assert proc.wait(timeout=60) == 0
+    log.close()
     with pytest.raises(httpx.ConnectError):  # no worker left serving the port
         httpx.get(f"{url}/readyz", timeout=2)
     assert not list((home / "redis").glob("server.json")), "embedded redis left running"
