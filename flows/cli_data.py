@@ -113,3 +113,20 @@ def report(
         table.add_row(row["symbol"], _fmt_ts(row["first"]), _fmt_ts(row["last"]), f"{row['bars']:,}",
                       f"{row['missing_bars']:,}", f"{row['gaps']:,}", f"{row['quarantined']:,}")
     console.print(table)
+
+
+@data_app.command("features")
+def features(
+    bar: Annotated[str, typer.Option(help="Bar size whose feature set to list.")] = "1d",
+    garch: Annotated[bool, typer.Option(help="Include the optional GARCH feature.")] = False,
+) -> None:
+    """The feature catalog for a bar size: every feature with its one-line description."""
+    from feature_repo.transforms.config import FeatureConfig, catalog
+
+    config = FeatureConfig.for_bar(bar, garch=garch)
+    table = Table(title=f"{len(catalog(config))} features on {bar} bars (vols per bar)")
+    table.add_column("feature")
+    table.add_column("description")
+    for name, text in catalog(config).items():
+        table.add_row(name, text)
+    console.print(table)

@@ -19,7 +19,14 @@ def check_drift(settings: Settings, reference: pd.DataFrame, label: str) -> Drif
     fetches it from the registry); ``label`` names the report files.
     """
     current = recent_window(pd.read_parquet(settings.features_path), settings.drift_window_days)
-    columns = [c for c in reference.columns if c not in ("symbol", "event_timestamp")]
+    trained_on = [c for c in reference.columns if c not in ("symbol", "event_timestamp")]
+    columns = [c for c in trained_on if c in current.columns]
+    if missing := sorted(set(trained_on) - set(columns)):
+        # the feature set changed since the model was trained: compare what both have
+        log.warning("drift: %d features of the reference are no longer built: %s",
+                    len(missing), ", ".join(missing))
+    if not columns:
+        raise LookupError("the reference and the current features share no column")
     snapshot, summary = run_drift(reference, current, columns)
     summary = save(snapshot, summary, settings.reports_dir, f"drift_{settings.bar}_{label}")
     log.info("drift: %d of %d features drifted (share %.2f) -> %s", summary.drifted_columns,

@@ -35,6 +35,11 @@ class VolatilityService:
             raise RuntimeError("REDIS_URL is not set: start the service with `cryptovol serve`")
         self.champion = ChampionModel.load(settings)
         self.store = open_store(settings, settings.redis_url)
+        served = {f.name for view in self.store.get_feature_service(
+            self.champion.feature_service).feature_view_projections for f in view.features}
+        if missing := sorted(set(self.champion.features) - served):
+            raise RuntimeError(f"{self.champion.name} v{self.champion.version} needs features the "
+                               f"online store does not serve: {missing}; retrain or roll back")
         log.info("serving %s v%s (%s bars, horizon %d)", self.champion.name,
                  self.champion.version, self.champion.bar, self.champion.horizon)
 

@@ -46,7 +46,8 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     features = settings.feature_names
     frame = training_frame(store, settings.bar, features, pd.read_parquet(settings.targets_path))
     result = train_regressor(frame, features, settings.bar_delta, settings.horizon,
-                             settings.test_fraction, settings.bars_per_year)
+                             settings.test_fraction, settings.bars_per_year,
+                             settings.feature_config.rv_windows())
     tags = {
         "feature_service": service_name(settings.bar),
         "data_fingerprint": data_fingerprint(frame),

@@ -51,15 +51,14 @@ class TrainResult:
     test_predictions: pd.DataFrame = field(repr=False)
 
 
-def persistence_column(features: list[str], horizon: int) -> str:
-    """The trailing realized-vol feature (``rv_<bars>``) whose window is closest to the horizon."""
-    windows = [int(f[3:]) for f in features if f.startswith("rv_") and f[3:].isdigit()]
-    return f"rv_{min(windows, key=lambda w: abs(w - horizon))}"
+def persistence_column(rv_windows: dict[str, int], horizon: int) -> str:
+    """The trailing realized-vol feature whose window is closest to the horizon."""
+    return min(rv_windows, key=lambda name: abs(rv_windows[name] - horizon))
 
 
 def train_regressor(
     frame: pd.DataFrame, features: list[str], bar: timedelta, horizon: int, test_fraction: float,
-    bars_per_year: float,
+    bars_per_year: float, rv_windows: dict[str, int],
 ) -> TrainResult:
     """Fit on the training window, early-stop on its purged tail, score on the test block."""
     frame = frame.sort_values(["event_timestamp", "symbol"], ignore_index=True)
@@ -84,7 +83,7 @@ def train_regressor(
     annualize = math.sqrt(bars_per_year)
     metrics = {f"test_{k}": v for k, v in vol_metrics(realized, forecast, annualize).items()}
 
-    persist_col = persistence_column(features, horizon)
+    persist_col = persistence_column(rv_windows, horizon)
     scored = test[persist_col].notna().to_numpy() & (test[persist_col].to_numpy() > 0)
     base = vol_metrics(realized[scored], test[persist_col].to_numpy()[scored], annualize)
     metrics.update({f"test_persistence_{k}": v for k, v in base.items()})

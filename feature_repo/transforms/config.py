@@ -1,8 +1,9 @@
 """Feature windows (in bars) per bar size, and the catalog of feature names and descriptions.
 
-Defaults: daily bars use 7 / 30 / 90-bar windows; intraday bars one day / one week / 30 days
-of bars. Technical indicators keep their customary bar counts (ATR 14, Bollinger 20, RSI 14,
-MACD 12/26/9). Every window can be overridden.
+Defaults: realized vol over 3 / 14 / 90 days of bars (daily bars) or 6 bars / 3 days / 90
+days (intraday), next to the HAR components over 1 / 7 / 30 days; the other windowed
+estimators use ``mid`` (30 daily bars, or 7 days of intraday bars). Technical indicators keep
+their customary bar counts (ATR 14, Bollinger 20, RSI 14, MACD 12/26/9). All can be overridden.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from feature_repo.bars import bars_per_day
 @dataclass(frozen=True)
 class FeatureConfig:
     bar: str = "1d"
-    short: int = 7
-    mid: int = 30
+    short: int = 3
+    medium: int = 14
     long: int = 90
+    mid: int = 30  # window of the range, moment, liquidity and co-movement estimators
     day: int = 1  # bars in a day: HAR daily component / per-day realized variance
     ewma_lambda: float = 0.94
     atr: int = 14
@@ -32,12 +34,19 @@ class FeatureConfig:
         if per_day <= 1:
             base = cls(bar=bar)
         else:
-            base = cls(bar=bar, short=per_day, mid=7 * per_day, long=30 * per_day, day=per_day)
+            base = cls(bar=bar, short=6, medium=3 * per_day, long=90 * per_day, mid=7 * per_day,
+                       day=per_day)
         return cls(**{**base.__dict__, **overrides})
 
     @property
     def intraday(self) -> bool:
         return self.day > 1
+
+    def rv_windows(self) -> dict[str, int]:
+        """Every realized-vol feature and its window in bars (for persistence baselines)."""
+        return {f"rv_{self.short}": self.short, f"rv_{self.medium}": self.medium,
+                f"rv_{self.long}": self.long, "har_rv_d": self.day, "har_rv_w": 7 * self.day,
+                "har_rv_m": 30 * self.day}
 
     @property
     def max_window(self) -> int:
@@ -47,7 +56,7 @@ class FeatureConfig:
 
 def catalog(c: FeatureConfig) -> dict[str, str]:
     """Feature name → one-line description, in output order. Vols are per bar unless stated."""
-    s, m, lg = c.short, c.mid, c.long
+    s, md, lg, m = c.short, c.medium, c.long, c.mid
     out = {
         # returns
         "log_return": "Log close-to-close return of the bar ending at t.",
@@ -59,7 +68,7 @@ def catalog(c: FeatureConfig) -> dict[str, str]:
         f"ret_kurt_{m}": f"Excess kurtosis of log returns over the {m} bars ending at t.",
         # realized volatility
         f"rv_{s}": f"Realized vol: root mean squared log return over the {s} bars ending at t.",
-        f"rv_{m}": f"Realized vol over the {m} bars ending at t.",
+        f"rv_{md}": f"Realized vol over the {md} bars ending at t.",
         f"rv_{lg}": f"Realized vol over the {lg} bars ending at t.",
         f"rv_ratio_{s}_{lg}": f"rv_{s} / rv_{lg}: short-term vol relative to long-term.",
         "ewma_vol": f"RiskMetrics EWMA vol (lambda {c.ewma_lambda}) of log returns up to t.",

@@ -28,12 +28,12 @@ def realized_vol(p: Panel, r2: pd.Series, window: int) -> pd.Series:
 
 
 def volatility_family(p: Panel, r: pd.Series, c: FeatureConfig) -> dict[str, pd.Series]:
-    s, m, lg = c.short, c.mid, c.long
+    s, lg = c.short, c.long
     r2 = r**2
-    out = {f"rv_{w}": realized_vol(p, r2, w) for w in (s, m, lg)}
+    out = {f"rv_{w}": realized_vol(p, r2, w) for w in (s, c.medium, lg)}
     out[f"rv_ratio_{s}_{lg}"] = out[f"rv_{s}"] / out[f"rv_{lg}"]
     # RiskMetrics: sigma²_t = lambda sigma²_{t-1} + (1 - lambda) r²_t, started after `mid` bars
-    out["ewma_vol"] = np.sqrt(p.ewm(r2, alpha=1 - c.ewma_lambda, adjust=False, min_periods=m))
+    out["ewma_vol"] = np.sqrt(p.ewm(r2, alpha=1 - c.ewma_lambda, adjust=False, min_periods=c.mid))
     day = c.day
     out["har_rv_d"] = r.abs() if day == 1 else realized_vol(p, r2, day)
     out["har_rv_w"] = realized_vol(p, r2, 7 * day)

@@ -18,9 +18,10 @@ from feature_repo.transforms.targets import compute_targets
 
 # small windows so that short random series exercise every family, daily and intraday
 CONFIGS = {
-    "1d": FeatureConfig.for_bar("1d", short=3, mid=6, long=10, atr=4, bollinger=5, rsi=4, macd=(3, 6, 3)),
-    "1h": FeatureConfig.for_bar("1h", short=4, mid=8, long=16, day=4, atr=4, bollinger=5, rsi=4,
+    "1d": FeatureConfig.for_bar("1d", short=3, medium=5, mid=6, long=10, atr=4, bollinger=5, rsi=4,
                                 macd=(3, 6, 3)),
+    "1h": FeatureConfig.for_bar("1h", short=3, medium=6, mid=8, long=16, day=4, atr=4, bollinger=5,
+                                rsi=4, macd=(3, 6, 3)),
 }
 
 

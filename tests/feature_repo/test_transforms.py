@@ -31,9 +31,9 @@ def test_realized_vol_matches_hand_computation():
     assert math.isnan(f["log_return"].iloc[0])
     assert f["log_return"].iloc[1] == pytest.approx(A)
     assert f["log_return"].iloc[2] == pytest.approx(B)
-    assert math.isnan(f["rv_7"].iloc[5])  # 5 returns < 80% of a 7-bar window
-    assert f["rv_7"].iloc[6] == pytest.approx(math.sqrt((3 * A**2 + 3 * B**2) / 6))
-    assert f["rv_7"].iloc[7] == pytest.approx(math.sqrt((4 * A**2 + 3 * B**2) / 7))
+    assert math.isnan(f["har_rv_w"].iloc[5])  # 5 returns < 80% of a 7-bar window
+    assert f["har_rv_w"].iloc[6] == pytest.approx(math.sqrt((3 * A**2 + 3 * B**2) / 6))
+    assert f["har_rv_w"].iloc[7] == pytest.approx(math.sqrt((4 * A**2 + 3 * B**2) / 7))
 
 
 def test_range_estimators_and_liquidity_match_hand_computation():

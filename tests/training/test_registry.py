@@ -18,14 +18,14 @@ FEATURE_NAMES = Settings().feature_names  # the daily catalog
 
 
 def synthetic_frame(days: int = 300, symbols: tuple[str, ...] = ("AAA", "BBB")) -> pd.DataFrame:
-    """A learnable frame: next-week log vol = log rv_7 plus noise."""
+    """A learnable frame: next-week log vol = log har_rv_w (last week's vol) plus noise."""
     rng = np.random.default_rng(7)
     ts = pd.date_range("2022-01-01", periods=days, freq="D", tz="UTC")
     rows = []
     for sym in symbols:
         frame = pd.DataFrame({name: rng.uniform(0.01, 0.1, days) for name in FEATURE_NAMES})
         frame["symbol"], frame["event_timestamp"] = sym, ts
-        frame["target_rv"] = frame["rv_7"] * np.exp(rng.normal(0, 0.1, days))
+        frame["target_rv"] = frame["har_rv_w"] * np.exp(rng.normal(0, 0.1, days))
         rows.append(frame)
     out = pd.concat(rows, ignore_index=True)
     out["target_log_rv"] = np.log(out["target_rv"])
@@ -35,7 +35,8 @@ def synthetic_frame(days: int = 300, symbols: tuple[str, ...] = ("AAA", "BBB")) 
 @pytest.fixture
 def trained():
     return train_regressor(synthetic_frame(), FEATURE_NAMES, timedelta(days=1), horizon=7,
-                           test_fraction=0.2, bars_per_year=365)
+                           test_fraction=0.2, bars_per_year=365,
+                           rv_windows=Settings().feature_config.rv_windows())
 
 
 def test_training_scores_the_model_and_persistence_on_the_same_test_rows(trained):
