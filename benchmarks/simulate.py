@@ -32,10 +32,11 @@ def simulate_candles(symbols: int, years: float, bar: str = "1h", seed: int = 0)
     names = np.array([f"C{i:03d}" for i in range(symbols)])
     names[0] = "BTC"
     frame = pd.DataFrame({
-        "symbol": np.tile(names, bars),
+        "symbol": pd.Categorical(np.tile(names, bars)),
         "ts": np.repeat(ts.astype("datetime64[us, UTC]"), symbols),
         "open": open_.ravel(), "high": high.ravel(), "low": low.ravel(), "close": close.ravel(),
         "volume": volume.ravel(), "quote_volume": (volume * close).ravel(),
-        "market_cap": (close * supply).ravel(), "source": "simulated",
+        "market_cap": (close * supply).ravel(),
+        "source": pd.Categorical(np.full(bars * symbols, "simulated")),
     })
     return frame.sort_values(["symbol", "ts"], ignore_index=True)

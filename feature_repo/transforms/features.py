@@ -43,19 +43,25 @@ def compute_features(candles: pd.DataFrame, config: FeatureConfig) -> pd.DataFra
     """Feature table: ``symbol, event_timestamp`` + the catalog's features, one row per bar."""
     step = pd.Timedelta(bar_delta(config.bar))
     p = Panel.build(candles, step, pad=config.max_window)
-    columns: dict[str, pd.Series] = {}
-    with np.errstate(divide="ignore", invalid="ignore"):  # log(0), 0/0 -> inf/NaN -> NaN below
-        r = log_returns(p)
-        families = (returns_family(p, r, config), volatility_family(p, r, config),
-                    range_family(p, config), liquidity_family(p, r, config),
-                    cross_section_family(p, r, config), calendar_family(p, config))
-    if config.garch:
-        families += (garch_family(p, r, config),)
-    for family in families:
-        columns.update(family)
     names = list(catalog(config))
-    table = pd.DataFrame({"symbol": p.col("symbol"), "event_timestamp": p.col("ts")})
-    values = np.column_stack([columns[n].to_numpy(dtype="float64") for n in names])
-    values[~np.isfinite(values)] = np.nan
-    table = pd.concat([table, pd.DataFrame(values, columns=names, index=table.index)], axis=1)
-    return p.observed(table)
+    column = {name: i for i, name in enumerate(names)}
+    mask = p.col("observed").to_numpy()
+    # one preallocated block (column-major, as pandas stores it): each family writes its
+    # columns and is freed before the next is computed, so memory stays near the output size
+    values = np.empty((int(mask.sum()), len(names)), dtype="float64", order="F")
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(0), 0/0 -> inf/NaN -> NaN
+        r = log_returns(p)
+        families = [
+            lambda: returns_family(p, r, config), lambda: volatility_family(p, r, config),
+            lambda: range_family(p, config), lambda: liquidity_family(p, r, config),
+            lambda: cross_section_family(p, r, config), lambda: calendar_family(p, config),
+        ]
+        if config.garch:
+            families.append(lambda: garch_family(p, r, config))
+        for build in families:
+            for name, series in build().items():
+                values[:, column[name]] = p.observed_values(series)
+    table = pd.DataFrame(values, columns=names, copy=False)
+    table.insert(0, "event_timestamp", p.col("ts")[mask].reset_index(drop=True))
+    table.insert(0, "symbol", p.col("symbol").to_numpy()[mask].astype(object))
+    return table

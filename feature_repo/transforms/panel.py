@@ -22,18 +22,36 @@ class Panel:
 
     @classmethod
     def build(cls, candles: pd.DataFrame, bar: pd.Timedelta, pad: int) -> Panel:
+        """Scatter the candles onto the padded grid (positions computed, no join)."""
         step = pd.Timedelta(bar)
-        span = candles.groupby("symbol")["ts"].agg(["min", "max"])
-        counts = ((span["max"] - span["min"]) // step + 1).astype(int).to_numpy() + pad
+        symbol = candles["symbol"].astype("category")
+        ts = candles["ts"]
+        span = ts.groupby(symbol, observed=True).agg(["min", "max"])
+        counts = ((span["max"] - span["min"]) // step + 1).astype(np.int64).to_numpy() + pad
+        first_row = np.cumsum(counts) - counts  # grid row of each symbol's first (padding) row
         total = int(counts.sum())
-        symbols = np.repeat(span.index.to_numpy(), counts)
+        code = symbol.cat.codes.to_numpy()
+        order = span.index.get_indexer(symbol.cat.categories)  # category code -> span row
+        k = order[code]
+        micros = ts.dt.tz_convert(None).to_numpy().astype("datetime64[us]").astype(np.int64)
+        first_us = span["min"].dt.tz_convert(None).to_numpy().astype("datetime64[us]").astype(np.int64)
+        offset = (micros - first_us[k]) // (step // pd.Timedelta(microseconds=1))
+        position = first_row[k] + pad + offset
+
+        names = np.repeat(span.index.to_numpy(), counts)
         starts = np.repeat(span["min"].dt.tz_convert(None).to_numpy() - pad * step, counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        grid = pd.DataFrame({"symbol": symbols,
-                             "ts": pd.DatetimeIndex(starts + offsets * step).tz_localize("UTC")})
-        grid["ts"] = grid["ts"].astype(candles["ts"].dtype)
-        frame = grid.merge(candles, on=["symbol", "ts"], how="left", indicator="observed")
-        frame["observed"] = frame["observed"].eq("both")
+        within = np.arange(total) - np.repeat(first_row, counts)
+        frame = pd.DataFrame({
+            "symbol": pd.Categorical(names, categories=list(span.index)),
+            "ts": pd.DatetimeIndex(starts + within * step).tz_localize("UTC").astype(ts.dtype),
+        })
+        for col in ("open", "high", "low", "close", "volume", "quote_volume", "market_cap"):
+            values = np.full(total, np.nan)
+            values[position] = candles[col].to_numpy(dtype="float64")
+            frame[col] = values
+        observed = np.zeros(total, dtype=bool)
+        observed[position] = True
+        frame["observed"] = observed
         return cls(frame=frame, pad=pad)
 
     def col(self, name: str) -> pd.Series:
@@ -52,7 +70,7 @@ class Panel:
         (skew, kurtosis), so one symbol's values cannot move another's last digits.
         """
         min_periods = max(2, math.ceil(0.8 * window))
-        rolled = getattr(values.groupby(self.frame["symbol"], sort=False)
+        rolled = getattr(values.groupby(self.frame["symbol"], sort=False, observed=True)
                          .rolling(window, min_periods=min_periods), how)()
         return rolled.reset_index(level=0, drop=True).sort_index()
 
@@ -62,9 +80,15 @@ class Panel:
 
     def ewm(self, values: pd.Series, **kwargs) -> pd.Series:
         """Exponentially weighted mean, restarted for each symbol (grouped, in Cython)."""
-        out = values.groupby(self.frame["symbol"], sort=False).ewm(**kwargs).mean()
+        out = values.groupby(self.frame["symbol"], sort=False, observed=True).ewm(**kwargs).mean()
         return out.reset_index(level=0, drop=True).sort_index()
 
     def observed(self, table: pd.DataFrame) -> pd.DataFrame:
         """Keep the rows of real bars (drop padding and missing bars)."""
         return table[self.frame["observed"].to_numpy()].reset_index(drop=True)
+
+    def observed_values(self, values: pd.Series) -> np.ndarray:
+        """A column's values at real bars as float64, with +-inf turned into NaN."""
+        out = values.to_numpy(dtype="float64")[self.frame["observed"].to_numpy()]
+        out[~np.isfinite(out)] = np.nan
+        return out
