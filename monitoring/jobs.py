@@ -25,8 +25,12 @@ def check_drift(settings: Settings, reference: pd.DataFrame, label: str) -> Drif
         # the feature set changed since the model was trained: compare what both have
         log.warning("drift: %d features of the reference are no longer built: %s",
                     len(missing), ", ".join(missing))
+    empty = [c for c in columns if reference[c].isna().all() or current[c].isna().all()]
+    if empty:  # e.g. turnover without market caps: nothing to compare
+        log.info("drift: skipping %d features without values: %s", len(empty), ", ".join(empty))
+        columns = [c for c in columns if c not in empty]
     if not columns:
-        raise LookupError("the reference and the current features share no column")
+        raise LookupError("the reference and the current features share no column with values")
     snapshot, summary = run_drift(reference, current, columns)
     summary = save(snapshot, summary, settings.reports_dir, f"drift_{settings.bar}_{label}")
     log.info("drift: %d of %d features drifted (share %.2f) -> %s", summary.drifted_columns,

@@ -12,11 +12,17 @@ from flows.pipeline import features_flow, ingest_flow
 pytestmark = pytest.mark.integration
 
 
-def test_ingest_and_feature_flows_write_the_offline_tables(settings):
+@pytest.fixture(scope="module", autouse=True)
+def prefect_api():
+    """One temporary Prefect API for the module (it takes seconds to start)."""
     with prefect_test_harness():
-        ingested = ingest_flow(settings, [str(DEMO_DATA)])
-        again = ingest_flow(settings, [str(DEMO_DATA)])  # same file twice: nothing changes
-        built = features_flow(settings)
+        yield
+
+
+def test_ingest_and_feature_flows_write_the_offline_tables(settings):
+    ingested = ingest_flow(settings, [str(DEMO_DATA)])
+    again = ingest_flow(settings, [str(DEMO_DATA)])  # same file twice: nothing changes
+    built = features_flow(settings)
     assert (ingested.stored.inserted, ingested.symbols) == (37066, 23)
     assert (again.stored.inserted, again.stored.updated, again.stored.unchanged) == (0, 0, 37066)
     assert built.candles == built.feature_rows == 37066 and built.symbols == 23
@@ -26,3 +32,17 @@ def test_ingest_and_feature_flows_write_the_offline_tables(settings):
     # every target row has a feature row at the same (symbol, t)
     keys = ["symbol", "event_timestamp"]
     assert len(targets.merge(features[keys], on=keys)) == len(targets)
+
+
+def test_hourly_candles_flow_through_ingest_and_features(tmp_path):
+    from feature_repo.settings import Settings
+    from tests.conftest import DATA
+
+    settings = Settings(home=tmp_path, bar="1h", horizon=24, redis_url=None)
+    ingested = ingest_flow(settings, [str(DATA / "cdd_btcusdt_1h_excerpt.csv")])
+    built = features_flow(settings)
+    assert ingested.bar == "1h" and ingested.stored.inserted == 120
+    features = pd.read_parquet(settings.features_path)
+    assert len(features) == built.feature_rows == 120
+    assert len(settings.feature_names) == 40 and "hour_sin" in features.columns
+    assert features.columns.tolist()[2:] == settings.feature_names
