@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -27,6 +29,7 @@ class IngestResult:
     report: LoadReport
     stored: candle_store.UpsertResult
     resampled: dict[str, int] | None = None
+    saved: Path | None = None
 
     @property
     def symbols(self) -> int:
@@ -55,11 +58,26 @@ def ingest(settings: Settings, paths: list[str], fmt: str | None = None,
         candles, resampled = resample(candles, native, target)
     stored = candle_store.upsert(settings.home, target, candles)
     candle_store.save_quarantine(settings.home, target, report.quarantine)
+    saved = save_load_report(settings, report, stored, resampled, target)
     totals = report.totals()
     log.info("ingest: read %d, kept %d, quarantined %d -> %s bars: %d new, %d updated, %d unchanged",
              totals["read"], totals["kept"], totals["quarantined"], target, stored.inserted,
              stored.updated, stored.unchanged)
-    return IngestResult(bar=target, report=report, stored=stored, resampled=resampled)
+    return IngestResult(bar=target, report=report, stored=stored, resampled=resampled, saved=saved)
+
+
+def save_load_report(settings: Settings, report: LoadReport, stored, resampled, bar: str) -> Path:
+    """The load report as JSON under ``reports/`` (per symbol, notes, gaps, store changes)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = settings.reports_dir / f"ingest_{bar}_{stamp}.json"
+    body = {
+        "bar": bar, "bar_read": report.bar, "balanced": report.balanced, "totals": report.totals(),
+        "per_symbol": json.loads(report.per_symbol.to_json(orient="records", date_format="iso")),
+        "gaps": json.loads(report.gaps.to_json(orient="records", date_format="iso")),
+        "notes": report.notes, "stored": asdict(stored), "resampled": resampled,
+    }
+    path.write_text(json.dumps(body, indent=2))
+    return path
 
 
 def seed_demo(settings: Settings) -> IngestResult | None:

@@ -59,6 +59,8 @@ def print_load_report(result) -> None:
     s = result.stored
     console.print(f"candle store ({result.bar}): {s.inserted:,} new, {s.updated:,} updated, "
                   f"{s.unchanged:,} unchanged; {s.total:,} bars in all")
+    if result.saved:
+        console.print(f"report saved: {result.saved}")
 
 
 def ingest(

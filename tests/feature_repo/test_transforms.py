@@ -10,7 +10,7 @@ import pytest
 
 from feature_repo.transforms.config import FeatureConfig, catalog
 from feature_repo.transforms.features import compute_features
-from feature_repo.transforms.targets import compute_targets
+from feature_repo.transforms.targets import compute_targets, regime
 from tests.conftest import make_candles
 
 CFG = FeatureConfig.for_bar("1d")
@@ -107,3 +107,22 @@ def test_target_at_t_uses_only_bars_t_to_t_plus_h(demo_candles, cut):
     base_feats = compute_features(candles, CFG)
     at_t = feats["event_timestamp"] == t
     pd.testing.assert_frame_equal(feats[at_t], base_feats[at_t])
+
+
+def test_regime_classes_from_thresholds_fitted_elsewhere():
+    classes = regime(np.array([0.01, 0.02, 0.035, 0.05, np.nan]), thresholds=(0.02, 0.04))
+    np.testing.assert_array_equal(classes[:4], [0, 1, 1, 2])  # a value on a cut goes up
+    assert np.isnan(classes[4])
+    with pytest.raises(ValueError, match="must increase"):
+        regime(np.array([0.1]), thresholds=(0.04, 0.02))
+
+
+def test_spike_flag_marks_a_future_vol_burst():
+    calm = make_candles(zigzag(60))
+    burst = calm.copy()
+    burst.loc[40:45, "close"] = burst.loc[40:45, "close"] * np.array([2.0, 0.5, 2.5, 0.4, 2.0, 0.6])
+    t = compute_targets(burst, "1d", horizon=3).set_index("event_timestamp")["target_spike"]
+    stamp = burst["ts"]
+    assert t[stamp.iloc[38]] == 1.0  # bars 39..41 include the burst
+    assert t[stamp.iloc[36]] == 0.0  # bars 37..39: calm
+    assert np.isnan(t[stamp.iloc[20]])  # too little history for the trailing median
