@@ -47,10 +47,10 @@ class FeaturesResult:
 
 
 def ingest(settings: Settings, paths: list[str], fmt: str | None = None,
-           symbol: str | None = None, bar: str | None = None) -> IngestResult:
+           symbol: str | None = None, bar: str | None = None, progress=None) -> IngestResult:
     """Read candle files into the candle store (upsert), resampled to ``bar`` if it is coarser."""
     settings.ensure_dirs()
-    candles, report, _ = read_paths(paths, fmt, symbol)
+    candles, report, _ = read_paths(paths, fmt, symbol, progress)
     native = report.bar or infer_bar(candles["ts"], candles["symbol"])
     target = bar or native
     resampled = None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import track
 from rich.table import Table
 
 console = Console()
@@ -80,8 +81,12 @@ def ingest(
     configure_logging()
     from feature_repo.jobs import ingest as run_ingest
 
+    def progress(files):
+        return track(files, description="reading", console=err, transient=True,
+                     disable=len(files) < 2)
+
     try:
-        result = run_ingest(settings, paths, fmt, symbol, bar)
+        result = run_ingest(settings, paths, fmt, symbol, bar, progress)
     except (CandleError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(code=1) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import glob
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -127,11 +127,16 @@ def expand_paths(items: list[str]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def read_paths(items: list[str], fmt: str | None = None, symbol: str | None = None
+def read_paths(items: list[str], fmt: str | None = None, symbol: str | None = None,
+               progress: Callable[[list[Path]], Iterable[Path]] | None = None,
                ) -> tuple[pd.DataFrame, LoadReport, list[LoadReport]]:
-    """Read every file; returns all candles, the combined report and the per-file reports."""
+    """Read every file; returns all candles, the combined report and the per-file reports.
+
+    ``progress`` wraps the list of files (e.g. a progress bar) while they are read.
+    """
     frames, reports = [], []
-    for path in expand_paths(items):
+    files = expand_paths(items)
+    for path in progress(files) if progress else files:
         candles, report = read_file(path, fmt, symbol)
         frames.append(candles)
         reports.append(report)
