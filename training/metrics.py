@@ -56,3 +56,38 @@ def vol_metrics(realized, forecast, annualize: float = 1.0) -> dict[str, float]:
         "mae_vol_ann": mae(realized, forecast) * annualize,
         "r2_log": r2_log(realized, forecast),
     }
+
+
+def qlike_losses(realized, forecast) -> np.ndarray:
+    """Per-observation QLIKE losses (for Diebold-Mariano tests)."""
+    r, f = _pair(realized, forecast)
+    ratio = r**2 / f**2
+    return ratio - np.log(ratio) - 1.0
+
+
+def mincer_zarnowitz(realized, forecast) -> dict[str, float]:
+    """OLS of realized variance on forecast variance: an unbiased forecast has intercept 0 and
+    slope 1; R² measures how much of the realized variance it explains."""
+    import statsmodels.api as sm  # noqa: PLC0415 - heavy import, only here
+
+    r, f = _pair(realized, forecast)
+    result = sm.OLS(r**2, sm.add_constant(f**2, has_constant="add")).fit()
+    return {"mz_intercept": float(result.params[0]), "mz_slope": float(result.params[1]),
+            "mz_r2": float(result.rsquared)}
+
+
+def diebold_mariano(loss_a, loss_b, horizon: int = 1) -> dict[str, float]:
+    """Diebold-Mariano test of equal predictive accuracy of forecasts a and b.
+
+    d = loss_a - loss_b; the statistic is mean(d) over its HAC (Newey-West, H-1 lags, as the
+    H-bar targets overlap) standard error; two-sided p-value from the normal distribution.
+    A negative statistic means a has the smaller loss.
+    """
+    import statsmodels.api as sm  # noqa: PLC0415
+
+    d = np.asarray(loss_a, dtype=float) - np.asarray(loss_b, dtype=float)
+    if len(d) < 3:
+        raise ValueError("Diebold-Mariano needs at least 3 loss differences")
+    result = sm.OLS(d, np.ones_like(d)).fit(cov_type="HAC", cov_kwds={"maxlags": max(horizon - 1, 0)})
+    return {"dm_stat": float(result.tvalues[0]), "dm_pvalue": float(result.pvalues[0]),
+            "dm_mean_diff": float(d.mean())}

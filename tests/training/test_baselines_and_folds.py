@@ -1,0 +1,90 @@
+"""Walk-forward folds, baselines and forecast-comparison statistics against hand values."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.baselines import HAR_COLUMNS, ewma_vol, fit_har, garch_forecast
+from training.folds import walk_forward
+from training.metrics import diebold_mariano, mincer_zarnowitz, qlike_losses
+
+DAY = timedelta(days=1)
+
+
+def test_folds_expand_and_purge():
+    ts = pd.Series(pd.date_range("2024-01-01", periods=200, freq="D", tz="UTC"))
+    folds = walk_forward(ts, DAY, horizon=7, folds=4, test_fraction=0.4, embargo=2)
+    assert [f.number for f in folds] == [1, 2, 3, 4]
+    assert folds[0].test_start == ts.iloc[120] and folds[-1].test_end == ts.iloc[199]
+    for a, b in zip(folds, folds[1:], strict=False):
+        assert b.test_start == a.test_end + pd.Timedelta(days=1)  # consecutive blocks
+        assert b.train_end > a.train_end  # expanding
+    for f in folds:
+        m = f.masks(ts)
+        # purge (7 bars) + embargo (2): the last training target ends 2 bars before the test
+        assert ts[m["train"]].max() + pd.Timedelta(days=9) == f.test_start
+        assert ts[m["fit"]].max() + pd.Timedelta(days=7) == f.valid_start
+        assert not (m["fit"] & m["valid"]).any() and not (m["train"] & m["test"]).any()
+
+
+def test_ewma_recursion():
+    r = np.array([0.1, np.nan, -0.2, 0.05])
+    v1 = 0.01
+    v2 = 0.94 * v1 + 0.06 * 0.04
+    v3 = 0.94 * v2 + 0.06 * 0.0025
+    np.testing.assert_allclose(ewma_vol(r), np.sqrt([v1, v1, v2, v3]))
+
+
+def test_har_recovers_known_coefficients():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({c: np.exp(rng.normal(-3, 0.5, 2000)) for c in HAR_COLUMNS})
+    log_y = 0.1 + 0.3 * np.log(frame["har_rv_d"]) + 0.4 * np.log(frame["har_rv_w"]) \
+        + 0.2 * np.log(frame["har_rv_m"]) + rng.normal(0, 0.1, 2000)
+    frame["target_rv"] = np.exp(log_y)
+    model = fit_har(frame)
+    np.testing.assert_allclose(model.params, [0.1, 0.3, 0.4, 0.2], atol=0.02)
+    assert model.resid_var == pytest.approx(0.01, rel=0.1)
+    row = frame.head(1)
+    expected = math.exp(model.params[0] + np.log(row[list(HAR_COLUMNS)].to_numpy()[0]) @ model.params[1:]
+                        + model.resid_var / 2)
+    assert model.predict(row)[0] == pytest.approx(expected)
+
+
+def test_garch_forecast_is_the_mean_h_step_variance_from_training_parameters():
+    from arch import arch_model
+
+    rng = np.random.default_rng(1)
+    r = pd.Series(rng.standard_t(5, 600) * 0.02,
+                  index=pd.date_range("2020-01-01", periods=600, freq="D", tz="UTC"))
+    fc = garch_forecast(r, r.index[399], horizon=3)
+    assert fc.index[0] == r.index[400] and len(fc) == 200
+    x = r.to_numpy() * 100
+    fit = arch_model(x, mean="Zero", vol="GARCH", p=1, q=1, dist="t").fit(last_obs=400, disp="off")
+    o, a, b = fit.params["omega"], fit.params["alpha[1]"], fit.params["beta[1]"]
+    s2 = o + a * x[399] ** 2 + b * fit.conditional_volatility[399] ** 2  # sigma²(400 | <= 399)
+    h = [o + a * x[400] ** 2 + b * s2]  # made at bar 400: sigma²(401 | <= 400)
+    for _ in range(2):  # multi-step: E[sigma²(t+k+1)] = omega + (alpha + beta) E[sigma²(t+k)]
+        h.append(o + (a + b) * h[-1])
+    assert fc.iloc[0] == pytest.approx(math.sqrt(np.mean(h)) / 100)
+
+
+def test_mincer_zarnowitz_and_diebold_mariano():
+    f = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
+    mz = mincer_zarnowitz(f, f)
+    assert (mz["mz_intercept"], mz["mz_slope"], mz["mz_r2"]) == pytest.approx((0, 1, 1), abs=1e-9)
+    mz2 = mincer_zarnowitz(np.sqrt(2) * f, f)  # realized variance = 2 x forecast variance
+    assert mz2["mz_slope"] == pytest.approx(2.0)
+
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = np.array([2.0, 2.0, 5.0, 4.0])
+    d = a - b  # -1, 0, -2, 0: mean -0.75, with horizon 1 no lags: var = mean((d - mean)²)
+    se = math.sqrt(np.mean((d - d.mean()) ** 2) / len(d))
+    dm = diebold_mariano(a, b, horizon=1)
+    assert dm["dm_stat"] == pytest.approx(d.mean() / se)
+    assert dm["dm_pvalue"] == pytest.approx(2 * (1 - 0.5 * (1 + math.erf(abs(d.mean() / se) / math.sqrt(2)))))
+    np.testing.assert_allclose(qlike_losses([0.2], [0.1]), [4 - math.log(4) - 1])
