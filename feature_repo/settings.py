@@ -34,7 +34,11 @@ class Settings(BaseSettings):
     model_name: str = "crypto-vol-forecaster"
     experiment_name: str = "cryptovol"
     drift_window_days: int = Field(default=90, ge=1)
-    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    folds: int = Field(default=4, ge=1, description="Walk-forward test blocks.")
+    test_fraction: float = Field(default=0.4, gt=0, lt=1, description="Share of time under test.")
+    embargo: int = Field(default=0, ge=0, description="Bars between purge and test block.")
+    promotion_margin: float = Field(default=0.02, ge=0, lt=1,
+                                    description="Relative QLIKE gain a challenger needs.")
     garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
 
     redis_url: str | None = Field(
@@ -69,6 +73,11 @@ class Settings(BaseSettings):
     @property
     def bar_delta(self) -> timedelta:
         return bar_delta(self.bar)
+
+    @property
+    def registered_model(self) -> str:
+        """The registry name for this bar size: the plain name for daily bars."""
+        return self.model_name if self.bar == "1d" else f"{self.model_name}-{self.bar}"
 
     @property
     def feature_config(self) -> FeatureConfig:

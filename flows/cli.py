@@ -12,6 +12,7 @@ from rich.table import Table
 
 from feature_repo.settings import REPO_ROOT
 from flows.cli_data import data_app, ingest
+from flows.cli_models import models_app, train, training_table
 
 app = typer.Typer(help="cryptovol: crypto volatility forecasting, from candles to a served model.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -20,6 +21,8 @@ err = Console(stderr=True)
 
 app.command()(ingest)
 app.add_typer(data_app, name="data")
+app.command()(train)
+app.add_typer(models_app, name="models")
 
 Bar = Annotated[str | None, typer.Option(help="Bar size to model, e.g. 1d or 1h (env CRYPTOVOL_BAR).")]
 Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
@@ -51,15 +54,13 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
             summary = pipeline_flow(settings, redis_url)
     except (RedisUnavailable, LookupError) as exc:
         raise _fail(str(exc)) from None
+    t = summary.training
+    console.print(training_table(t))
     table = Table(title="cryptovol pipeline", show_header=False)
-    m = summary.metrics
     rows = [
-        ("candles", f"{summary.candles:,} bars, {summary.symbols} symbols"),
-        ("features", f"{summary.feature_rows:,} rows; {summary.online_symbols} symbols online"),
-        ("model", f"{settings.model_name} v{summary.model_version} "
-                  f"(champion: v{summary.champion_version})"),
-        ("test QLIKE", f"{m['test_qlike']:.4f} vs persistence {m['test_persistence_qlike']:.4f}"),
-        ("test RMSE", f"{m['test_rmse_vol_ann']:.3f} annualized vol"),
+        ("candles", f"{t.candles:,} bars, {t.symbols} symbols ({settings.bar})"),
+        ("features", f"{t.feature_rows:,} rows; {t.online_symbols} symbols online"),
+        ("model", f"{t.model_name} v{t.model_version} (champion: v{t.champion_version})"),
         ("drift", f"{summary.drift_share:.0%} of features drifted"),
         ("report", summary.drift_report),
     ]
@@ -89,6 +90,7 @@ def drift(home: Home = None, verbose: Verbose = False) -> None:
 def serve(
     port: Annotated[int, typer.Option(help="HTTP port.")] = 3000,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    bar: Bar = None,
     home: Home = None,
     verbose: Verbose = False,
 ) -> None:
@@ -100,13 +102,14 @@ def serve(
         service_environment,
     )
 
-    settings = bootstrap(home=home)
+    settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
     from feature_repo.redis_runtime import RedisUnavailable, online_redis
     from training.registry import champion_version, configure
 
-    if champion_version(configure(settings), settings.model_name) is None:
-        raise _fail(f"no @champion version of {settings.model_name}: run `cryptovol pipeline` first")
+    if champion_version(configure(settings), settings.registered_model) is None:
+        raise _fail(f"no @champion version of {settings.registered_model}: "
+                    "run `cryptovol pipeline` first")
     try:
         with online_redis(settings) as redis_url:
             cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VolatilityService",

@@ -51,14 +51,36 @@ def drift_flow(settings: Settings):
 
 
 @dataclass(frozen=True)
-class PipelineSummary:
+class TrainingSummary:
     candles: int
     symbols: int
     feature_rows: int
     online_symbols: int
+    model_name: str
     model_version: str
-    champion_version: str
+    champion_version: str | None
+    gate: str
     metrics: dict[str, float]
+    leakage_flags: list[str]
+
+
+@flow(name="training")
+def training_pipeline_flow(settings: Settings, redis_url: str) -> TrainingSummary:
+    """Features from the candle store → Feast apply + materialize → walk-forward train + register."""
+    built = features_flow(settings)
+    online = materialize_flow(settings, redis_url)
+    trained = train_flow(settings, redis_url)
+    return TrainingSummary(
+        candles=built.candles, symbols=built.symbols, feature_rows=built.feature_rows,
+        online_symbols=len(online), model_name=trained.model.name,
+        model_version=trained.model.version, champion_version=trained.model.champion_version,
+        gate=trained.model.decision.as_tag(), metrics=trained.metrics,
+        leakage_flags=trained.leakage_flags)
+
+
+@dataclass(frozen=True)
+class PipelineSummary:
+    training: TrainingSummary
     drift_share: float
     drift_report: str
 
@@ -67,13 +89,6 @@ class PipelineSummary:
 def pipeline_flow(settings: Settings, redis_url: str) -> PipelineSummary:
     """(Seed the demo) → features → Feast apply + materialize → train + register → drift report."""
     seed_demo_flow(settings)
-    built = features_flow(settings)
-    online = materialize_flow(settings, redis_url)
-    trained = train_flow(settings, redis_url)
+    trained = training_pipeline_flow(settings, redis_url)
     drift = drift_flow(settings)
-    return PipelineSummary(
-        candles=built.candles, symbols=built.symbols, feature_rows=built.feature_rows,
-        online_symbols=len(online), model_version=trained.model.version,
-        champion_version=trained.model.champion_version, metrics=trained.metrics,
-        drift_share=drift.share, drift_report=str(drift.html),
-    )
+    return PipelineSummary(training=trained, drift_share=drift.share, drift_report=str(drift.html))

@@ -25,24 +25,27 @@ class ChampionModel:
     features: list[str]
     feature_service: str
     model: mlflow.pyfunc.PyFuncModel
+    scale: float = 1.0  # smearing factor fitted at training (tag vol_scale)
 
     @classmethod
     def load(cls, settings: Settings) -> ChampionModel:
         client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
-        version = client.get_model_version_by_alias(settings.model_name, CHAMPION)
+        name = settings.registered_model
+        version = client.get_model_version_by_alias(name, CHAMPION)
         mlflow.set_tracking_uri(settings.tracking_uri)
         mlflow.set_registry_uri(settings.tracking_uri)
         # load the exact version the alias pointed at, even if the alias moves meanwhile
-        model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{version.version}")
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
         inputs = model.metadata.get_input_schema()
         if inputs is None:
-            raise RuntimeError(f"{settings.model_name} v{version.version} has no input signature")
+            raise RuntimeError(f"{name} v{version.version} has no input signature")
         return cls(
-            name=settings.model_name, version=str(version.version),
+            name=name, version=str(version.version),
             bar=version.tags.get("bar", settings.bar),
             horizon=int(version.tags.get("horizon", settings.horizon)),
             features=inputs.input_names(), model=model,
             feature_service=version.tags.get("feature_service", f"vol_forecast_{settings.bar}"),
+            scale=float(version.tags.get("vol_scale", 1.0)),
         )
 
     @property
@@ -50,6 +53,6 @@ class ChampionModel:
         return math.sqrt(bars_per_year(self.bar))
 
     def predict_vol(self, features: pd.DataFrame) -> np.ndarray:
-        """Per-bar realized vol over the next ``horizon`` bars (the model predicts its log)."""
+        """Per-bar realized vol over the next ``horizon`` bars: scale x exp(predicted log vol)."""
         log_vol = self.model.predict(features[self.features].astype("float64"))
-        return np.exp(np.asarray(log_vol, dtype=float))
+        return self.scale * np.exp(np.asarray(log_vol, dtype=float))

@@ -3,7 +3,8 @@
 - persistence: the realized vol of the last H bars;
 - EWMA (RiskMetrics, lambda 0.94): flat forecast sigma(t+1 | t);
 - HAR-RV in logs (Corsi, 2009): OLS of log future vol on log daily / weekly / monthly vol,
-  fitted per symbol on the training window, with the lognormal bias correction;
+  fitted per symbol on the training window; the forecast is sqrt(E[variance]) under lognormal
+  errors, exp(mean + resid_var), the QLIKE-optimal level;
 - GARCH(1,1) with Student-t errors (``arch``): fitted per symbol on the training window, then
   the mean of its 1..H-step variance forecasts from each test bar.
 Everything fitted uses the training window only.
@@ -42,7 +43,7 @@ class HarModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         x = np.log(frame[list(HAR_COLUMNS)].to_numpy(dtype=float))
         log_vol = self.params[0] + x @ self.params[1:]
-        return np.exp(log_vol + self.resid_var / 2)  # E[vol] of a lognormal
+        return np.exp(log_vol + self.resid_var)  # sqrt(E[vol²]) of a lognormal
 
 
 def fit_har(train: pd.DataFrame, target: str = "target_rv") -> HarModel:
@@ -71,6 +72,8 @@ def garch_forecast(returns: pd.Series, train_end: pd.Timestamp, horizon: int) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = model.fit(last_obs=last_train, disp="off")
+        if fitted.convergence_flag != 0:  # e.g. a pegged stablecoin: no usable GARCH fit
+            raise ValueError(f"GARCH fit did not converge (flag {fitted.convergence_flag})")
         forecast = fitted.forecast(horizon=horizon, start=last_train, reindex=False)
     variance = forecast.variance.to_numpy()  # row i: forecasts made at bar last_train + i
     vol = np.sqrt(variance.mean(axis=1)) / GARCH_SCALE

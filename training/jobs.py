@@ -1,4 +1,5 @@
-"""Training stage, callable without Prefect: PIT training set → LightGBM → MLflow registry."""
+"""Training stage, callable without Prefect: PIT training set → walk-forward evaluation of
+LightGBM, CatBoost and the baselines → final model → MLflow registry through the gate."""
 
 from __future__ import annotations
 
@@ -7,14 +8,30 @@ import logging
 import subprocess
 from dataclasses import dataclass
 
+import catboost as cb
+import lightgbm as lgb
+import numpy as np
 import pandas as pd
 
 from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
 from feature_repo.settings import REPO_ROOT, Settings
+from feature_repo.transforms.targets import TARGET
 from training.dataset import training_frame
-from training.registry import RegisteredModel, log_and_register
-from training.train import train_regressor
+from training.evaluate import walk_forward_evaluation
+from training.folds import walk_forward
+from training.gate import decide
+from training.metrics import qlike
+from training.models import CATBOOST_PARAMS, LGB_PARAMS
+from training.registry import (
+    RegisteredModel,
+    TrainingRun,
+    champion_holdout_qlike,
+    champion_version,
+    configure,
+    log_and_register,
+)
+from training.scoring import score, scored_rows
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +41,7 @@ class TrainSummary:
     model: RegisteredModel
     rows: int
     metrics: dict[str, float]
+    leakage_flags: list[str]
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:
@@ -41,20 +59,74 @@ def git_commit() -> str:
         return "unknown"
 
 
+def final_model(family: str, frame: pd.DataFrame, features: list[str], iterations: list[int]):
+    """Refit the chosen family on every row, with the median best iteration of the folds."""
+    rounds = max(int(np.median(iterations)), 10)
+    if family == "lightgbm":
+        model = lgb.LGBMRegressor(**{**LGB_PARAMS, "n_estimators": rounds})
+    else:
+        model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, "iterations": rounds})
+    return model.fit(frame[features], frame[TARGET])
+
+
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     store = feast_store.open_store(settings, redis_url)
     features = settings.feature_names
     frame = training_frame(store, settings.bar, features, pd.read_parquet(settings.targets_path))
-    result = train_regressor(frame, features, settings.bar_delta, settings.horizon,
-                             settings.test_fraction, settings.bars_per_year,
-                             settings.feature_config.rv_windows())
+    returns = pd.read_parquet(settings.features_path, columns=["symbol", "event_timestamp", "log_return"])
+    folds = walk_forward(frame["event_timestamp"], settings.bar_delta, settings.horizon,
+                         folds=settings.folds, test_fraction=settings.test_fraction,
+                         embargo=settings.embargo)
+    evaluation = walk_forward_evaluation(frame, returns, features, folds, pd.Timedelta(settings.bar_delta),
+                                         settings.horizon, stale_window=settings.feature_config.long)
+    scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
+    family = scores.best_model
+    model = final_model(family, frame, features, evaluation.iterations[family])
+    scale = float(np.median(evaluation.scales[family]))
+
+    # the gate compares on the latest test block, rows every forecaster covers
+    last = evaluation.oof[(evaluation.oof["fold"] == folds[-1].number)
+                          & scored_rows(evaluation.oof, [family, scores.best_baseline])]
+    holdout = last[["symbol", "event_timestamp"]].merge(frame, on=["symbol", "event_timestamp"])
+    challenger_q = qlike(last["target_rv"], last[family])
+    baseline_q = qlike(last["target_rv"], last[scores.best_baseline])
+    client = configure(settings)
+    champion_q = champion_holdout_qlike(client, settings.registered_model, holdout)
+    has_champion = champion_version(client, settings.registered_model) is not None
+    decision = decide(challenger_q, baseline_q, champion_q, settings.promotion_margin,
+                      scores.leakage_suspected, has_champion)
+
+    metrics = {**{k: v for k, v in scores.summary().items() if isinstance(v, float)},
+               "challenger_qlike": float(scores.pooled.loc[family, "qlike"]),
+               "holdout_qlike": challenger_q, "holdout_best_baseline_qlike": baseline_q}
+    if champion_q is not None:
+        metrics["holdout_champion_qlike"] = champion_q
+    for symbol, row in scores.per_symbol.iterrows():
+        metrics[f"qlike_{symbol}_{family}"] = float(row[family])
+        metrics[f"qlike_{symbol}_{scores.best_baseline}"] = float(row[scores.best_baseline])
+    params = {"family": family, "bar": settings.bar, "horizon": settings.horizon,
+              "folds": len(folds), "embargo": settings.embargo, "test_fraction": settings.test_fraction,
+              "iterations": int(np.median(evaluation.iterations[family])),
+              "features": len(features), "rows": len(frame), "vol_scale": scale}
     tags = {
-        "feature_service": service_name(settings.bar),
+        "feature_service": service_name(settings.bar), "feature_list": ",".join(features),
         "data_fingerprint": data_fingerprint(frame),
         "data_range": f"{frame['event_timestamp'].min()} .. {frame['event_timestamp'].max()}",
-        "git_commit": git_commit(),
+        "git_commit": git_commit(), "leakage_suspected": str(scores.leakage_suspected).lower(),
+        "best_baseline": scores.best_baseline, "vol_scale": f"{scale:.6f}",
     }
-    registered = log_and_register(result, settings, tags)
-    log.info("trained on %d rows: test QLIKE %.4f (persistence %.4f)", len(frame),
-             result.metrics["test_qlike"], result.metrics["test_persistence_qlike"])
-    return TrainSummary(model=registered, rows=len(frame), metrics=result.metrics)
+    report = {"pooled": scores.pooled.to_dict(orient="index"),
+              "per_symbol_qlike": scores.per_symbol.to_dict(orient="index"),
+              "per_fold_qlike": scores.per_fold.to_dict(orient="index"),
+              "dm_vs_best_baseline": scores.dm, "leakage_flags": scores.leakage_flags,
+              "folds": [f.__dict__ for f in folds], "gate": decision.reasons}
+    run = TrainingRun(model=model, family=family, features=features,
+                      reference=frame[["symbol", "event_timestamp", *features]], oof=evaluation.oof,
+                      metrics=metrics, params=params, report=report)
+    registered = log_and_register(run, settings, tags, decision)
+    log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)", len(frame),
+             family, scores.pooled.loc[family, "qlike"], scores.best_baseline,
+             scores.pooled.loc[scores.best_baseline, "qlike"], 100 * scores.gain,
+             scores.dm[family]["dm_pvalue"])
+    return TrainSummary(model=registered, rows=len(frame), metrics=metrics,
+                        leakage_flags=scores.leakage_flags)

@@ -1,29 +1,46 @@
-"""MLflow edge: track a training run, register the model, manage the ``champion`` alias.
+"""MLflow edge: track a training run, register the model, apply the promotion gate.
 
 By default MLflow keeps its runs in SQLite and its artifacts in a folder, both under
-``CRYPTOVOL_HOME/mlflow``; ``MLFLOW_TRACKING_URI`` points it at a server instead.
+``CRYPTOVOL_HOME/mlflow``; ``MLFLOW_TRACKING_URI`` points it at a server instead. Each bar size
+has its own registered model (``Settings.registered_model``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import catboost as cb
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from feature_repo.settings import Settings
-from training.train import TrainResult
+from training.aliases import CHALLENGER, CHAMPION, crown, version_by_alias
+from training.gate import GateDecision
+from training.metrics import qlike
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
+
+@dataclass
+class TrainingRun:
+    """Everything a training run produced, ready to be logged."""
+
+    model: object
+    family: str
+    features: list[str]
+    reference: pd.DataFrame  # training features, for drift checks
+    oof: pd.DataFrame
+    metrics: dict[str, float]
+    params: dict[str, object]
+    report: dict  # the JSON of every figure
+    report_html: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +49,8 @@ class RegisteredModel:
     version: str
     run_id: str
     is_champion: bool
-    champion_version: str
+    champion_version: str | None
+    decision: GateDecision
 
 
 def configure(settings: Settings) -> MlflowClient:
@@ -49,58 +67,78 @@ def configure(settings: Settings) -> MlflowClient:
     return MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
-def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
-    try:
-        return client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
+def champion_version(client: MlflowClient, name: str):
+    return version_by_alias(client, name, CHAMPION)
+
+
+def champion_holdout_qlike(client: MlflowClient, name: str, holdout: pd.DataFrame) -> float | None:
+    """QLIKE of the current champion on the holdout rows, or None if it cannot be scored there
+    (no champion, or it needs features the frame does not have)."""
+    champion = champion_version(client, name)
+    if champion is None:
         return None
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{champion.version}")
+    schema = model.metadata.get_input_schema()
+    needed = schema.input_names() if schema else []
+    if not needed or not set(needed) <= set(holdout.columns):
+        log.warning("champion v%s needs features the holdout lacks: not comparable", champion.version)
+        return None
+    scale = float(champion.tags.get("vol_scale", 1.0))
+    forecast = scale * np.exp(np.asarray(model.predict(holdout[needed].astype("float64")), dtype=float))
+    return qlike(holdout["target_rv"].to_numpy(), forecast)
 
 
-def log_and_register(
-    result: TrainResult, settings: Settings, tags: dict[str, str]
-) -> RegisteredModel:
-    """Log params/metrics/model/artifacts, register a version; crown it if there is no champion."""
+def _log_model(run: TrainingRun, name: str):
+    example = run.reference[run.features].head(5)
+    signature = infer_signature(example, np.asarray(run.model.predict(example)))
+    flavor = mlflow.catboost if isinstance(run.model, cb.CatBoost) else mlflow.lightgbm
+    return flavor.log_model(run.model, name="model", signature=signature, input_example=example,
+                            registered_model_name=name)
+
+
+def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
+                     decision: GateDecision) -> RegisteredModel:
+    """Log the run, register a version as ``challenger``, and crown it if the gate says so."""
     client = configure(settings)
-    x_example = result.reference[result.features].head(5)
-    signature = infer_signature(x_example, result.model.predict(x_example))
-    with mlflow.start_run(run_name=f"lightgbm-{settings.bar}-h{settings.horizon}") as run:
-        mlflow.set_tags(tags)
-        mlflow.log_params(result.params)
-        mlflow.log_metrics(result.metrics)
+    name = settings.registered_model
+    with mlflow.start_run(run_name=f"{run.family}-{settings.bar}-h{settings.horizon}") as active:
+        mlflow.set_tags({**tags, "family": run.family, "gate": decision.as_tag()})
+        mlflow.log_params(run.params)
+        mlflow.log_metrics({k: v for k, v in run.metrics.items() if np.isfinite(v)})
         with tempfile.TemporaryDirectory() as tmp:
-            reference = Path(tmp) / "reference.parquet"
-            result.reference.to_parquet(reference, index=False)
-            mlflow.log_artifact(str(reference), artifact_path="data")
-            predictions = Path(tmp) / "test_predictions.parquet"
-            result.test_predictions.to_parquet(predictions, index=False)
-            mlflow.log_artifact(str(predictions), artifact_path="data")
-        info = mlflow.lightgbm.log_model(
-            result.model, name="model", signature=signature, input_example=x_example,
-            registered_model_name=settings.model_name,
-        )
+            folder = Path(tmp)
+            run.reference.to_parquet(folder / "reference.parquet", index=False)
+            run.oof.to_parquet(folder / "oof_predictions.parquet", index=False)
+            (folder / "report.json").write_text(json.dumps(run.report, indent=2, default=str))
+            for path in folder.iterdir():
+                mlflow.log_artifact(str(path), artifact_path="data")
+        if run.report_html is not None:
+            mlflow.log_artifact(str(run.report_html), artifact_path="report")
+        info = _log_model(run, name)
     version = str(info.registered_model_version)
-    for key, value in {**tags, "bar": settings.bar, "horizon": str(settings.horizon),
-                       "target": "log per-bar realized vol"}.items():
-        client.set_model_version_tag(settings.model_name, version, key, value)
-
-    current = champion_version(client, settings.model_name)
-    if current is None:
-        client.set_registered_model_alias(settings.model_name, CHAMPION, version)
-        log.info("no champion yet: version %s is now @%s", version, CHAMPION)
-        champion = version
+    version_tags = {**tags, "bar": settings.bar, "horizon": str(settings.horizon),
+                    "family": run.family, "target": "log per-bar realized vol",
+                    "gate": decision.as_tag()}
+    for key, value in version_tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    if decision.promote:
+        crown(client, name, version, "gate: " + "; ".join(decision.reasons))
+        log.info("version %s is the new @%s (%s)", version, CHAMPION, decision.as_tag())
     else:
-        champion = str(current.version)
-        log.info("registered version %s; @%s stays on version %s", version, CHAMPION, champion)
-    return RegisteredModel(settings.model_name, version, run.info.run_id,
-                           is_champion=champion == version, champion_version=champion)
+        log.info("version %s stays @%s: %s", version, CHALLENGER, decision.as_tag())
+    current = champion_version(client, name)
+    champion = str(current.version) if current else None
+    return RegisteredModel(name, version, active.info.run_id, is_champion=champion == version,
+                           champion_version=champion, decision=decision)
 
 
 def champion_reference(settings: Settings) -> tuple[str, pd.DataFrame]:
     """The champion's version and the training-window features it was fitted on."""
     client = configure(settings)
-    champion = champion_version(client, settings.model_name)
+    champion = champion_version(client, settings.registered_model)
     if champion is None:
-        raise LookupError(f"no @{CHAMPION} version of {settings.model_name}: train a model first")
+        raise LookupError(f"no @{CHAMPION} version of {settings.registered_model}: train a model first")
     with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(champion.run_id, "data/reference.parquet", tmp)
         return str(champion.version), pd.read_parquet(path)

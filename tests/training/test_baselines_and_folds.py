@@ -51,7 +51,7 @@ def test_har_recovers_known_coefficients():
     assert model.resid_var == pytest.approx(0.01, rel=0.1)
     row = frame.head(1)
     expected = math.exp(model.params[0] + np.log(row[list(HAR_COLUMNS)].to_numpy()[0]) @ model.params[1:]
-                        + model.resid_var / 2)
+                        + model.resid_var)
     assert model.predict(row)[0] == pytest.approx(expected)
 
 

@@ -1,8 +1,7 @@
-"""Training + MLflow registry on a temporary SQLite store (real MLflow, no server)."""
+"""The MLflow registry on a temporary SQLite store (real MLflow, no server): challenger and
+champion aliases through the gate, manual promotion, rollback, and the served model."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -10,66 +9,89 @@ import pytest
 
 from feature_repo.settings import Settings
 from serving.model import ChampionModel
-from training.registry import CHAMPION, champion_reference, configure, log_and_register
-from training.train import train_regressor
+from training.aliases import CHALLENGER, CHAMPION, champion_history, promote_manually, rollback
+from training.gate import decide
+from training.metrics import qlike
+from training.models import fit_regressor, predict_vol
+from training.registry import TrainingRun, champion_holdout_qlike, configure, log_and_register
 
 pytestmark = pytest.mark.integration
-FEATURE_NAMES = Settings().feature_names  # the daily catalog
+FEATURES = ["har_rv_d", "har_rv_w", "noise"]
 
 
-def synthetic_frame(days: int = 300, symbols: tuple[str, ...] = ("AAA", "BBB")) -> pd.DataFrame:
-    """A learnable frame: next-week log vol = log har_rv_w (last week's vol) plus noise."""
-    rng = np.random.default_rng(7)
-    ts = pd.date_range("2022-01-01", periods=days, freq="D", tz="UTC")
-    rows = []
-    for sym in symbols:
-        frame = pd.DataFrame({name: rng.uniform(0.01, 0.1, days) for name in FEATURE_NAMES})
-        frame["symbol"], frame["event_timestamp"] = sym, ts
-        frame["target_rv"] = frame["har_rv_w"] * np.exp(rng.normal(0, 0.1, days))
-        rows.append(frame)
-    out = pd.concat(rows, ignore_index=True)
-    out["target_log_rv"] = np.log(out["target_rv"])
-    return out
+def synthetic_frame(rows: int = 600, seed: int = 7) -> pd.DataFrame:
+    """Next-week vol = last week's vol x lognormal noise: learnable from har_rv_w."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "symbol": "AAA",
+        "event_timestamp": pd.date_range("2022-01-01", periods=rows, freq="D", tz="UTC"),
+        "har_rv_d": rng.uniform(0.01, 0.1, rows), "har_rv_w": rng.uniform(0.01, 0.1, rows),
+        "noise": rng.normal(size=rows),
+    })
+    frame["target_rv"] = frame["har_rv_w"] * np.exp(rng.normal(0, 0.1, rows))
+    frame["target_log_rv"] = np.log(frame["target_rv"])
+    return frame
 
 
-@pytest.fixture
-def trained():
-    return train_regressor(synthetic_frame(), FEATURE_NAMES, timedelta(days=1), horizon=7,
-                           test_fraction=0.2, bars_per_year=365,
-                           rv_windows=Settings().feature_config.rv_windows())
+def make_run(frame: pd.DataFrame, target_noise: float, seed: int) -> TrainingRun:
+    """A LightGBM fitted on a target blurred by ``target_noise`` (more noise: a worse model)."""
+    rng = np.random.default_rng(seed)
+    train = frame.iloc[:400].copy()
+    train["target_log_rv"] = train["target_log_rv"] + rng.normal(0, target_noise, len(train))
+    model = fit_regressor("lightgbm", train.iloc[:300], train.iloc[300:], FEATURES)
+    return TrainingRun(model=model, family="lightgbm", features=FEATURES,
+                       reference=train[["symbol", "event_timestamp", *FEATURES]], oof=train.head(5),
+                       metrics={"challenger_qlike": 0.1}, params={"family": "lightgbm"},
+                       report={"note": "test"})
 
 
-def test_training_scores_the_model_and_persistence_on_the_same_test_rows(trained):
-    m = trained.metrics
-    assert trained.params["rows_test"] == len(trained.test_predictions) == 2 * 60
-    assert trained.reference["event_timestamp"].max() <= trained.split.train_end
-    # the target is rv_7 times noise: the model should learn it about as well as persistence
-    assert m["test_qlike"] < 0.1 and m["test_persistence_qlike"] < 0.1
-    assert m["test_r2_log"] > 0.5
+def register_through_gate(run: TrainingRun, settings: Settings, holdout: pd.DataFrame):
+    client = configure(settings)
+    name = settings.registered_model
+    challenger_q = qlike(holdout["target_rv"], predict_vol(run.model, holdout, FEATURES))
+    champion_q = champion_holdout_qlike(client, name, holdout)
+    has_champion = bool(client.search_model_versions(f"name = '{name}'")) and champion_q is not None
+    decision = decide(challenger_q, best_baseline_qlike=1.0, champion_qlike=champion_q,
+                      margin=0.02, has_champion=has_champion)
+    return log_and_register(run, settings, {"feature_service": "vol_forecast_1d", "vol_scale": "1.0"},
+                            decision)
 
 
-def test_first_version_becomes_champion_later_ones_do_not(tmp_path, trained):
+def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
     settings = Settings(home=tmp_path, mlflow_tracking_uri=None)
     settings.ensure_dirs()
-    first = log_and_register(trained, settings, {"feature_service": "vol_forecast_1d"})
-    second = log_and_register(trained, settings, {"feature_service": "vol_forecast_1d"})
-    assert (first.version, first.is_champion) == ("1", True)
-    assert (second.version, second.is_champion, second.champion_version) == ("2", False, "1")
+    frame = synthetic_frame()
+    holdout = frame.iloc[450:]
+    good, bad, better = make_run(frame, 0.3, 1), make_run(frame, 3.0, 2), make_run(frame, 0.0, 3)
+
+    first = register_through_gate(good, settings, holdout)
+    assert (first.version, first.is_champion) == ("1", True)  # bootstrap: nothing to serve yet
+
+    worse = register_through_gate(bad, settings, holdout)
+    assert (worse.version, worse.is_champion, worse.champion_version) == ("2", False, "1")
+    assert "does not beat the champion" in worse.decision.as_tag()
+
+    best = register_through_gate(better, settings, holdout)
+    assert (best.version, best.is_champion) == ("3", True)
+    assert best.decision.promote and "beats the champion's" in best.decision.as_tag()
 
     client = configure(settings)
-    champion = client.get_model_version_by_alias(settings.model_name, CHAMPION)
-    assert str(champion.version) == "1"
-    assert champion.tags["horizon"] == "7" and champion.tags["feature_service"] == "vol_forecast_1d"
-    run = client.get_run(champion.run_id)
-    assert run.data.metrics["test_qlike"] == pytest.approx(trained.metrics["test_qlike"])
-    assert (tmp_path / "mlflow" / "artifacts").is_dir()
+    name = settings.registered_model
+    assert str(client.get_model_version_by_alias(name, CHALLENGER).version) == "3"
+    assert champion_history(client, name) == ["1", "3"]
+    v2 = client.get_model_version(name, "2")
+    assert v2.tags["gate"].startswith("KEEP CHAMPION")
 
-    version, reference = champion_reference(settings)
-    assert version == "1" and len(reference) == len(trained.reference)
+    promote_manually(client, name, "2")
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "2"
+    assert "manual by" in client.get_model_version(name, "2").tags["promoted"]
+    assert rollback(client, name) == ("2", "3")
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "3"
 
-    model = ChampionModel.load(settings)
-    assert model.version == "1" and model.features == FEATURE_NAMES
-    assert model.feature_service == "vol_forecast_1d"
-    vols = model.predict_vol(trained.reference.head(3))
-    np.testing.assert_allclose(vols, np.exp(trained.model.predict(trained.reference[FEATURE_NAMES].head(3))))
-    assert model.annualize == pytest.approx(np.sqrt(365))
+    served = ChampionModel.load(settings)
+    assert served.version == "3" and served.features == FEATURES and served.scale == 1.0
+    np.testing.assert_allclose(served.predict_vol(holdout.head(3)),
+                               predict_vol(better.model, holdout.head(3), FEATURES))
+    assert rollback(client, name) == ("3", "1")
+    with pytest.raises(LookupError, match="no previous champion"):
+        rollback(client, name)

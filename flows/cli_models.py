@@ -1,0 +1,131 @@
+"""``cryptovol train`` and ``cryptovol models ...``: walk-forward training and the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err = Console(stderr=True)
+models_app = typer.Typer(help="List, promote and roll back model versions.", no_args_is_help=True)
+
+Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
+Bar = Annotated[str | None, typer.Option(help="Bar size (env CRYPTOVOL_BAR; default 1d).")]
+Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
+FORECASTERS = ("lightgbm", "catboost", "persistence", "ewma", "har", "garch")
+
+
+def training_table(summary) -> Table:
+    """The walk-forward scores of every forecaster, the tests and the gate's decision."""
+    m = summary.metrics
+    table = Table(title=f"walk-forward evaluation ({int(m.get('rows_scored', 0)):,} test rows, "
+                        "vol per bar; RMSE annualized)")
+    for col in ("forecaster", "QLIKE", "MSE (var)", "RMSE", "R² (log)", "MZ slope", "MZ R²", "DM p"):
+        table.add_column(col, justify="left" if col == "forecaster" else "right")
+    for name in FORECASTERS:
+        if f"{name}_qlike" not in m:
+            continue
+        dm = m.get(f"{name}_dm_pvalue")
+        table.add_row(name, f"{m[f'{name}_qlike']:.4f}", f"{m[f'{name}_mse_var']:.2e}",
+                      f"{m[f'{name}_rmse_vol_ann']:.3f}", f"{m[f'{name}_r2_log']:.3f}",
+                      f"{m[f'{name}_mz_slope']:.2f}", f"{m[f'{name}_mz_r2']:.3f}",
+                      "" if dm is None else f"{dm:.3g}")
+    table.caption = (f"best model vs best baseline: {100 * m['gain_vs_best_baseline']:.1f}% QLIKE; "
+                     f"gate: {summary.gate}; version {summary.model_version} of {summary.model_name}, "
+                     f"champion v{summary.champion_version}")
+    for flag in summary.leakage_flags:
+        err.print(f"[bold white on red] LEAKAGE AUDIT [/] {flag}")
+    return table
+
+
+def train(bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
+    """Build features from the candle store, evaluate walk-forward, register through the gate."""
+    from flows.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home, bar=bar, horizon=horizon)
+    configure_logging()
+    from feature_repo import candle_store
+    from feature_repo.redis_runtime import RedisUnavailable, online_redis
+    from flows.pipeline import training_pipeline_flow
+
+    if candle_store.read_candles(settings.home, settings.bar).empty:  # fail before any flow starts
+        err.print(f"[bold red]error:[/] no {settings.bar} candles in {settings.home / 'candles'}: "
+                  f"run `cryptovol ingest PATH --bar {settings.bar}` first")
+        raise typer.Exit(code=1)
+    try:
+        with online_redis(settings) as redis_url:
+            summary = training_pipeline_flow(settings, redis_url)
+    except (RedisUnavailable, LookupError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    console.print(training_table(summary))
+
+
+def _client(bar: str | None, home: Path | None):
+    from flows.runtime import bootstrap
+    from training.registry import configure
+
+    settings = bootstrap(home=home, bar=bar)
+    return configure(settings), settings.registered_model
+
+
+@models_app.command("list")
+def list_models(bar: Bar = None, home: Home = None) -> None:
+    """Every registered version with its aliases, key metrics and gate decision."""
+    from mlflow.exceptions import MlflowException
+
+    from training.aliases import list_versions
+
+    client, name = _client(bar, home)
+    try:
+        rows = list_versions(client, name)
+    except MlflowException:
+        rows = []
+    if not rows:
+        err.print(f"no versions of {name} yet: run `cryptovol train`")
+        raise typer.Exit(code=1)
+    table = Table(title=name)
+    for col in ("version", "aliases", "created", "family", "bar", "H", "QLIKE", "gain", "holdout",
+                "leakage", "gate"):
+        table.add_column(col)
+    fmt = lambda v, f: "" if v is None else format(v, f)  # noqa: E731
+    for r in rows:
+        table.add_row(r["version"], r["aliases"], r["created"], r["family"], r["bar"], r["horizon"],
+                      fmt(r["qlike"], ".4f"), fmt(r["gain"], ".1%"), fmt(r["holdout_qlike"], ".4f"),
+                      r["leakage"], r["gate"][:60])
+    console.print(table)
+
+
+@models_app.command("promote")
+def promote(version: Annotated[str, typer.Argument(help="Version to make the champion.")],
+            bar: Bar = None, home: Home = None) -> None:
+    """Make VERSION the champion by hand (recorded as a manual promotion)."""
+    from mlflow.exceptions import MlflowException
+
+    from training.aliases import promote_manually
+
+    client, name = _client(bar, home)
+    try:
+        promote_manually(client, name, version)
+    except MlflowException as exc:
+        err.print(f"[bold red]error:[/] {name} has no version {version} ({exc.message})")
+        raise typer.Exit(code=1) from None
+    console.print(f"{name} v{version} is now @champion (manual promotion recorded)")
+
+
+@models_app.command("rollback")
+def rollback_cmd(bar: Bar = None, home: Home = None) -> None:
+    """Give @champion back to the previous champion."""
+    from training.aliases import rollback
+
+    client, name = _client(bar, home)
+    try:
+        current, previous = rollback(client, name)
+    except LookupError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    console.print(f"{name}: @champion moved back from v{current} to v{previous}")

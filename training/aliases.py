@@ -1,0 +1,74 @@
+"""The ``champion`` / ``challenger`` aliases: promotion (gated or by hand), rollback, listing.
+
+The order in which versions were champion is kept in the registered model's tag
+``champion_history`` (comma-separated versions), so a rollback knows where to go back to.
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+HISTORY_TAG = "champion_history"
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def champion_history(client: MlflowClient, name: str) -> list[str]:
+    tags = client.get_registered_model(name).tags
+    return [v for v in tags.get(HISTORY_TAG, "").split(",") if v]
+
+
+def crown(client: MlflowClient, name: str, version: str, how: str) -> None:
+    """Make ``version`` the champion and record how (``gate: ...`` or ``manual by ...``)."""
+    client.set_registered_model_alias(name, CHAMPION, version)
+    history = [v for v in champion_history(client, name) if v != version] + [version]
+    client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    client.set_model_version_tag(name, version, "promoted", f"{stamp} {how}")
+
+
+def promote_manually(client: MlflowClient, name: str, version: str) -> str:
+    client.get_model_version(name, version)  # raises if it does not exist
+    crown(client, name, version, f"manual by {getpass.getuser()}")
+    return version
+
+
+def rollback(client: MlflowClient, name: str) -> tuple[str, str]:
+    """Give the alias back to the previous champion; returns (from, to)."""
+    history = champion_history(client, name)
+    if len(history) < 2:
+        raise LookupError(f"{name} has no previous champion to roll back to")
+    current, previous = history[-1], history[-2]
+    client.set_registered_model_alias(name, CHAMPION, previous)
+    client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history[:-1]))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    client.set_model_version_tag(name, current, "rolled_back", f"{stamp} by {getpass.getuser()}")
+    return current, previous
+
+
+def list_versions(client: MlflowClient, name: str) -> list[dict]:
+    """Every version, newest first, with its aliases and key metrics."""
+    rows = []
+    for v in client.search_model_versions(f"name = '{name}'"):
+        metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
+        rows.append({
+            "version": str(v.version), "aliases": ",".join(v.aliases),
+            "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).strftime("%Y-%m-%d %H:%M"),
+            "family": v.tags.get("family", ""), "bar": v.tags.get("bar", ""),
+            "horizon": v.tags.get("horizon", ""),
+            "qlike": metrics.get("challenger_qlike"), "gain": metrics.get("gain_vs_best_baseline"),
+            "holdout_qlike": metrics.get("holdout_qlike"), "gate": v.tags.get("gate", ""),
+            "leakage": v.tags.get("leakage_suspected", ""),
+        })
+    return sorted(rows, key=lambda r: int(r["version"]), reverse=True)
