@@ -61,8 +61,9 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
         ("candles", f"{t.candles:,} bars, {t.symbols} symbols ({settings.bar})"),
         ("features", f"{t.feature_rows:,} rows; {t.online_symbols} symbols online"),
         ("model", f"{t.model_name} v{t.model_version} (champion: v{t.champion_version})"),
+        ("evaluation", t.report),
         ("drift", f"{summary.drift_share:.0%} of features drifted"),
-        ("report", summary.drift_report),
+        ("drift report", summary.drift_report),
     ]
     for key, value in rows:
         table.add_row(key, value)

@@ -63,6 +63,7 @@ def train(bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(code=1) from None
     console.print(training_table(summary))
+    console.print(f"report: {summary.report}")
 
 
 def _client(bar: str | None, home: Path | None):

@@ -62,6 +62,7 @@ class TrainingSummary:
     gate: str
     metrics: dict[str, float]
     leakage_flags: list[str]
+    report: str
 
 
 @flow(name="training")
@@ -75,7 +76,7 @@ def training_pipeline_flow(settings: Settings, redis_url: str) -> TrainingSummar
         online_symbols=len(online), model_name=trained.model.name,
         model_version=trained.model.version, champion_version=trained.model.champion_version,
         gate=trained.model.decision.as_tag(), metrics=trained.metrics,
-        leakage_flags=trained.leakage_flags)
+        leakage_flags=trained.leakage_flags, report=trained.report)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace:
     def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # install both explicitly: a process started in the background inherits SIGINT *ignored*
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -75,7 +76,8 @@ def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace:
             os.killpg(proc.pid, signal.SIGKILL)
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def service_environment(settings: Settings, redis_url: str) -> dict[str, str]:

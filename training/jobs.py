@@ -31,6 +31,7 @@ from training.registry import (
     configure,
     log_and_register,
 )
+from training.report import build_report, save_report
 from training.scoring import score, scored_rows
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class TrainSummary:
     rows: int
     metrics: dict[str, float]
     leakage_flags: list[str]
+    report: str
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:
@@ -115,18 +117,21 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
         "git_commit": git_commit(), "leakage_suspected": str(scores.leakage_suspected).lower(),
         "best_baseline": scores.best_baseline, "vol_scale": f"{scale:.6f}",
     }
-    report = {"pooled": scores.pooled.to_dict(orient="index"),
-              "per_symbol_qlike": scores.per_symbol.to_dict(orient="index"),
-              "per_fold_qlike": scores.per_fold.to_dict(orient="index"),
-              "dm_vs_best_baseline": scores.dm, "leakage_flags": scores.leakage_flags,
-              "folds": [f.__dict__ for f in folds], "gate": decision.reasons}
+    meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
+            "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],
+            "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds]}
+    page, figures = build_report(evaluation.oof, scores, meta, decision.reasons,
+                                 np.sqrt(settings.bars_per_year))
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
+    stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
+    report_html, _ = save_report(settings.reports_dir, stem, page, figures)
     run = TrainingRun(model=model, family=family, features=features,
                       reference=frame[["symbol", "event_timestamp", *features]], oof=evaluation.oof,
-                      metrics=metrics, params=params, report=report)
+                      metrics=metrics, params=params, report=figures, report_html=report_html)
     registered = log_and_register(run, settings, tags, decision)
     log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)", len(frame),
              family, scores.pooled.loc[family, "qlike"], scores.best_baseline,
              scores.pooled.loc[scores.best_baseline, "qlike"], 100 * scores.gain,
              scores.dm[family]["dm_pvalue"])
     return TrainSummary(model=registered, rows=len(frame), metrics=metrics,
-                        leakage_flags=scores.leakage_flags)
+                        leakage_flags=scores.leakage_flags, report=str(report_html))

@@ -1,0 +1,48 @@
+"""Scoring the OOF table: common sample, best baseline, gain, and the leakage audit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.metrics import qlike
+from training.scoring import score
+
+
+def oof(model_noise: float, persistence_noise: float, seed: int = 0, rows: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    target = np.exp(rng.normal(-3, 0.4, rows))
+    noisy = lambda s: target * np.exp(rng.normal(0, s, rows))  # noqa: E731
+    return pd.DataFrame({
+        "symbol": np.where(np.arange(rows) % 2, "AAA", "BBB"),
+        "event_timestamp": pd.date_range("2024-01-01", periods=rows // 2, freq="D", tz="UTC").repeat(2),
+        "fold": np.repeat([1, 2], rows // 2), "target_rv": target,
+        "lightgbm": noisy(model_noise), "catboost": noisy(model_noise + 0.1),
+        "persistence": noisy(persistence_noise), "ewma": noisy(0.5), "har": noisy(0.4),
+        "garch": noisy(0.6), "stale": noisy(0.5),
+    })
+
+
+def test_best_forecasters_gain_and_dm():
+    s = score(oof(model_noise=0.38, persistence_noise=0.45), horizon=1, annualize=1.0)
+    assert s.best_baseline == "har" and s.best_model == "lightgbm"
+    data = oof(0.38, 0.45)
+    expected = 1 - qlike(data["target_rv"], data["lightgbm"]) / qlike(data["target_rv"], data["har"])
+    assert s.gain == pytest.approx(expected)
+    assert s.rows_scored == 400 and not s.leakage_suspected
+    assert set(s.per_symbol.index) == {"AAA", "BBB"} and list(s.per_fold.index) == [1, 2]
+    assert 0 <= s.dm["lightgbm"]["dm_pvalue"] <= 1
+
+
+def test_too_good_to_be_true_is_flagged():
+    s = score(oof(model_noise=0.05, persistence_noise=0.45), horizon=1, annualize=1.0)
+    assert s.leakage_suspected and "check that no target overlaps" in s.leakage_flags[0]
+    s2 = score(oof(model_noise=0.38, persistence_noise=0.02), horizon=1, annualize=1.0)
+    assert any("persistence beats a stale" in f for f in s2.leakage_flags)
+
+
+def test_rows_missing_a_forecast_leave_the_common_sample():
+    data = oof(0.38, 0.45)
+    data.loc[:9, "garch"] = np.nan
+    assert score(data, horizon=1, annualize=1.0).rows_scored == 390

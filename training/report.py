@@ -1,0 +1,131 @@
+"""The evaluation report: one self-contained HTML page (plots inlined as PNG) and a JSON with
+the numbers behind every table and figure. Built from the OOF table and the scores only."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to memory
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from training.evaluate import BASELINES  # noqa: E402
+from training.metrics import qlike_losses  # noqa: E402
+from training.models import REGRESSORS  # noqa: E402
+from training.scoring import Scores, scored_rows  # noqa: E402
+
+FORECASTERS = [*REGRESSORS, *BASELINES]
+REGIME_LABELS = ("Low", "Medium", "High")
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def forecast_vs_realized(oof: pd.DataFrame, scores: Scores, annualize: float, coins: int = 4):
+    """Time series of realized and forecast vol (annualized) for the coins with most test rows."""
+    chosen = oof["symbol"].value_counts().index[:coins].tolist()
+    fig, axes = plt.subplots(len(chosen), 1, figsize=(10, 2.6 * len(chosen)), squeeze=False)
+    data = {}
+    for ax, sym in zip(axes[:, 0], chosen, strict=True):
+        g = oof[oof["symbol"] == sym].sort_values("event_timestamp")
+        for col, style in (("target_rv", "k-"), (scores.best_model, "C0-"), (scores.best_baseline, "C1--")):
+            ax.plot(g["event_timestamp"], g[col] * annualize, style, lw=0.9,
+                    label="realized" if col == "target_rv" else col)
+        ax.set_title(f"{sym}: next-H realized vol vs forecasts (annualized)", fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+        data[sym] = {"timestamps": g["event_timestamp"].astype(str).tolist(),
+                     **{c: (g[c] * annualize).round(6).tolist()
+                        for c in ("target_rv", scores.best_model, scores.best_baseline)}}
+    return _png(fig), data
+
+
+def error_by_regime(oof: pd.DataFrame):
+    """Mean QLIKE per forecaster within terciles of the realized vol (display terciles only)."""
+    cuts = oof["target_rv"].quantile([1 / 3, 2 / 3]).to_numpy()
+    regime = np.digitize(oof["target_rv"], cuts)
+    table = pd.DataFrame({f: pd.Series(qlike_losses(oof["target_rv"], oof[f])).groupby(regime).mean()
+                          for f in FORECASTERS})
+    table.index = [REGIME_LABELS[i] for i in table.index]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    table.T.plot.bar(ax=ax, rot=0)
+    ax.set_ylabel("mean QLIKE")
+    ax.set_title("Error by realized-vol regime (terciles of the test targets)", fontsize=9)
+    return _png(fig), table.round(6).to_dict(orient="index")
+
+
+def mincer_zarnowitz_scatter(oof: pd.DataFrame, name: str, annualize: float):
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    x, y = oof[name] * annualize, oof["target_rv"] * annualize
+    ax.loglog(x, y, ".", ms=2, alpha=0.3)
+    lims = [min(x.min(), y.min()), max(x.max(), y.max())]
+    ax.plot(lims, lims, "k--", lw=0.8)
+    ax.set_xlabel(f"{name} forecast (annualized)")
+    ax.set_ylabel("realized (annualized)")
+    ax.set_title(f"Forecast vs realized: {name}", fontsize=9)
+    return _png(fig)
+
+
+def _table(frame: pd.DataFrame, digits: int = 4) -> str:
+    return frame.to_html(float_format=lambda v: f"{v:.{digits}g}", border=0, classes="t")
+
+
+def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
+                 annualize: float) -> tuple[str, dict]:
+    """The HTML page and its JSON twin."""
+    data = oof[scored_rows(oof, [*FORECASTERS, "stale"])]
+    series_png, series = forecast_vs_realized(data, scores, annualize)
+    regime_png, regime = error_by_regime(data)
+    mz_png = mincer_zarnowitz_scatter(data, scores.best_model, annualize)
+    figures = {
+        "meta": meta, "gate": gate, "leakage_flags": scores.leakage_flags,
+        "pooled": scores.pooled.round(8).to_dict(orient="index"),
+        "per_symbol_qlike": scores.per_symbol.round(6).to_dict(orient="index"),
+        "per_fold_qlike": scores.per_fold.round(6).to_dict(orient="index"),
+        "dm_vs_best_baseline": scores.dm, "error_by_regime": regime, "forecast_vs_realized": series,
+        "best_model": scores.best_model, "best_baseline": scores.best_baseline, "gain": scores.gain,
+        "rows_scored": scores.rows_scored, "rows_total": scores.rows_total,
+    }
+    banner = "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(f)}</div>'
+                     for f in scores.leakage_flags)
+    dm = pd.DataFrame(scores.dm).T
+    title = f"cryptovol evaluation — {meta.get('model', '')} ({meta.get('bar')}, H={meta.get('horizon')})"
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
+.t td,.t th{{padding:2px 8px;text-align:right}} .flag{{background:#c00;color:#fff;padding:.6em;
+margin:.5em 0;font-weight:bold}} .note{{color:#555}}</style></head><body>
+<h1>{html.escape(title)}</h1>{banner}
+<p class="note">Walk-forward: {meta.get('folds')} expanding folds, purge {meta.get('horizon')} bars,
+embargo {meta.get('embargo')} bars. Vol per bar; RMSE/MAE annualized. {scores.rows_scored:,} of
+{scores.rows_total:,} test rows have every forecast and are scored.
+Data: {html.escape(str(meta.get('data_range')))}.</p>
+<h2>Decision</h2><ul>{''.join(f'<li>{html.escape(r)}</li>' for r in gate)}</ul>
+<p>Best model <b>{scores.best_model}</b> vs best baseline <b>{scores.best_baseline}</b>:
+{100 * scores.gain:+.1f}% QLIKE.</p>
+<h2>Pooled metrics</h2>{_table(scores.pooled)}
+<h2>Diebold-Mariano vs {scores.best_baseline} (QLIKE, HAC)</h2>{_table(dm)}
+<h2>Forecast vs realized</h2><img src="data:image/png;base64,{series_png}">
+<h2>Error by regime</h2><img src="data:image/png;base64,{regime_png}">
+<h2>Calibration ({scores.best_model})</h2><img src="data:image/png;base64,{mz_png}">
+<h2>QLIKE per fold</h2>{_table(scores.per_fold)}
+<h2>QLIKE per coin</h2>{_table(scores.per_symbol)}
+</body></html>"""
+    return page, figures
+
+
+def save_report(out_dir: Path, stem: str, page: str, figures: dict) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"
+    html_path.write_text(page)
+    json_path.write_text(json.dumps(figures, indent=1, default=str))
+    return html_path, json_path
