@@ -34,7 +34,9 @@ def _png(fig) -> str:
 
 def forecast_vs_realized(oof: pd.DataFrame, scores: Scores, annualize: float, coins: int = 4):
     """Time series of realized and forecast vol (annualized) for the coins with most test rows."""
-    chosen = oof["symbol"].value_counts().index[:coins].tolist()
+    ranked = oof["symbol"].value_counts().index.tolist()
+    leaders = [s for s in ("BTC", "ETH") if s in ranked]
+    chosen = (leaders + [s for s in ranked if s not in leaders])[:coins]
     fig, axes = plt.subplots(len(chosen), 1, figsize=(10, 2.6 * len(chosen)), squeeze=False)
     data = {}
     for ax, sym in zip(axes[:, 0], chosen, strict=True):
@@ -47,6 +49,7 @@ def forecast_vs_realized(oof: pd.DataFrame, scores: Scores, annualize: float, co
         data[sym] = {"timestamps": g["event_timestamp"].astype(str).tolist(),
                      **{c: (g[c] * annualize).round(6).tolist()
                         for c in ("target_rv", scores.best_model, scores.best_baseline)}}
+    fig.tight_layout()
     return _png(fig), data
 
 
