@@ -11,7 +11,8 @@ from feature_repo.store import historical_features
 def training_frame(store: FeatureStore, bar: str, features: list[str], targets: pd.DataFrame
                    ) -> pd.DataFrame:
     """One row per (symbol, t) with a target: the features stamped <= t (Feast PIT join)."""
-    entity_df = targets[["symbol", "event_timestamp", "target_rv", "target_log_rv"]]
+    entity_df = targets[["symbol", "event_timestamp", "target_rv", "target_log_rv", "target_spike",
+                         "spike_threshold"]]
     frame = historical_features(store, bar, entity_df)
     missing = [c for c in features if c not in frame.columns]
     if missing:

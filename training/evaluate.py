@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from training.baselines import fit_har, garch_forecast
+from training.classify import classify_fold
 from training.folds import Fold
 from training.models import REGRESSORS, best_iteration, fit_regressor, predict_vol, vol_scale
 
@@ -101,10 +102,12 @@ def walk_forward_evaluation(
         predictions["ewma"] = test["ewma_vol"].to_numpy()
         base = _baselines_for_fold(train, test, series, fold, horizon)
         predictions[["har", "garch"]] = base[["har", "garch"]].to_numpy()
-        parts.append(predictions)
+        classes = classify_fold(fit, valid, train, test, features, predictions["har"].to_numpy())
+        parts.append(pd.concat([predictions, classes], axis=1))
         log.info("fold %d: fit %d, valid %d, test %d rows (%s .. %s)", fold.number, len(fit),
                  len(valid), len(test), fold.test_start.date(), fold.test_end.date())
     oof = pd.concat(parts, ignore_index=True).merge(persist, on=["symbol", "event_timestamp"],
                                                     how="left")
     cols = ["symbol", "event_timestamp", "fold", "target_rv", *REGRESSORS, *BASELINES, "stale"]
+    cols += [c for c in oof.columns if c not in cols]  # regime / spike truth and probabilities
     return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales)

@@ -17,6 +17,7 @@ from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
 from feature_repo.settings import REPO_ROOT, Settings
 from feature_repo.transforms.targets import TARGET
+from training.classify import classification_scores
 from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
 from training.folds import walk_forward
@@ -82,6 +83,7 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     evaluation = walk_forward_evaluation(frame, returns, features, folds, pd.Timedelta(settings.bar_delta),
                                          settings.horizon, stale_window=settings.feature_config.long)
     scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
+    classification = classification_scores(evaluation.oof)
     family = scores.best_model
     model = final_model(family, frame, features, evaluation.iterations[family])
     scale = float(np.median(evaluation.scales[family]))
@@ -103,6 +105,11 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
                "holdout_qlike": challenger_q, "holdout_best_baseline_qlike": baseline_q}
     if champion_q is not None:
         metrics["holdout_champion_qlike"] = champion_q
+    for task, by_name in classification.items():
+        for name, m in by_name.items():
+            if not name.startswith("_"):
+                metrics.update({f"{task}_{name}_macro_f1": m["macro_f1"], f"{task}_{name}_brier": m["brier"],
+                                f"{task}_{name}_calibration_error": m["calibration_error"]})
     for symbol, row in scores.per_symbol.iterrows():
         metrics[f"qlike_{symbol}_{family}"] = float(row[family])
         metrics[f"qlike_{symbol}_{scores.best_baseline}"] = float(row[scores.best_baseline])
@@ -121,7 +128,7 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
             "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],
             "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds]}
     page, figures = build_report(evaluation.oof, scores, meta, decision.reasons,
-                                 np.sqrt(settings.bars_per_year))
+                                 np.sqrt(settings.bars_per_year), classification)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)

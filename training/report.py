@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from training.classify import reliability  # noqa: E402
 from training.evaluate import BASELINES  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
 from training.models import REGRESSORS  # noqa: E402
@@ -79,17 +80,56 @@ def mincer_zarnowitz_scatter(oof: pd.DataFrame, name: str, annualize: float):
     return _png(fig)
 
 
+def reliability_diagram(oof: pd.DataFrame) -> tuple[str, dict]:
+    """Spike probabilities: observed frequency per predicted-probability bin."""
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    data = {}
+    for name in ("lightgbm", "catboost", "har"):
+        col = f"spike_{name}_p1"
+        if col not in oof:
+            continue
+        rows = oof["spike"].notna() & oof[col].notna()
+        curve = reliability(oof.loc[rows, "spike"].to_numpy(), oof.loc[rows, col].to_numpy())
+        ax.plot(curve["predicted"], curve["observed"], "o-", label=name, ms=3)
+        data[name] = curve
+    ax.set_xlabel("predicted spike probability")
+    ax.set_ylabel("observed spike frequency")
+    ax.set_title("Reliability of the spike flag", fontsize=9)
+    ax.legend(fontsize=7)
+    return _png(fig), data
+
+
+def _classification_html(classification: dict) -> str:
+    parts = []
+    for task, by_name in classification.items():
+        rows = {n: {"macro-F1": m["macro_f1"], "Brier": m["brier"],
+                    "calibration error": m["calibration_error"],
+                    **{f"AUC {k}": a for k, a in enumerate(m["roc_auc"])}}
+                for n, m in by_name.items() if not n.startswith("_")}
+        parts.append(f"<h3>{task} ({by_name['_rows']['count']:,} rows)</h3>{_table(pd.DataFrame(rows).T)}")
+        for n, m in by_name.items():
+            if not n.startswith("_"):
+                labels = REGIME_LABELS if task == "regime" else ("no spike", "spike")
+                conf = pd.DataFrame(m["confusion"], index=[f"true {x}" for x in labels],
+                                    columns=[f"pred {x}" for x in labels])
+                parts.append(f"<p>{n} confusion matrix</p>{_table(conf, 6)}")
+    return "".join(parts)
+
+
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     return frame.to_html(float_format=lambda v: f"{v:.{digits}g}", border=0, classes="t")
 
 
 def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
-                 annualize: float) -> tuple[str, dict]:
+                 annualize: float, classification: dict | None = None) -> tuple[str, dict]:
     """The HTML page and its JSON twin."""
     data = oof[scored_rows(oof, [*FORECASTERS, "stale"])]
     series_png, series = forecast_vs_realized(data, scores, annualize)
     regime_png, regime = error_by_regime(data)
     mz_png = mincer_zarnowitz_scatter(data, scores.best_model, annualize)
+    classification = classification or {}
+    reliability_png, reliability_data = reliability_diagram(oof)
     figures = {
         "meta": meta, "gate": gate, "leakage_flags": scores.leakage_flags,
         "pooled": scores.pooled.round(8).to_dict(orient="index"),
@@ -98,6 +138,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "dm_vs_best_baseline": scores.dm, "error_by_regime": regime, "forecast_vs_realized": series,
         "best_model": scores.best_model, "best_baseline": scores.best_baseline, "gain": scores.gain,
         "rows_scored": scores.rows_scored, "rows_total": scores.rows_total,
+        "classification": classification, "spike_reliability": reliability_data,
     }
     banner = "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(f)}</div>'
                      for f in scores.leakage_flags)
@@ -120,6 +161,9 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 <h2>Forecast vs realized</h2><img src="data:image/png;base64,{series_png}">
 <h2>Error by regime</h2><img src="data:image/png;base64,{regime_png}">
 <h2>Calibration ({scores.best_model})</h2><img src="data:image/png;base64,{mz_png}">
+<h2>Regime and spike classification (vs the HAR forecast bucketed)</h2>
+{_classification_html(classification)}
+<img src="data:image/png;base64,{reliability_png}">
 <h2>QLIKE per fold</h2>{_table(scores.per_fold)}
 <h2>QLIKE per coin</h2>{_table(scores.per_symbol)}
 </body></html>"""

@@ -19,7 +19,8 @@ SPIKE_MULTIPLE = 2.0
 
 def compute_targets(candles: pd.DataFrame, bar: str, horizon: int, spike_window: int | None = None,
                     spike_multiple: float = SPIKE_MULTIPLE) -> pd.DataFrame:
-    """``symbol, event_timestamp, target_rv, target_rv_ann, target_log_rv, target_spike``.
+    """``symbol, event_timestamp, target_rv, target_rv_ann, target_log_rv, target_spike,
+    spike_threshold`` (the per-bar vol above which the next H bars count as a spike).
 
     Rows only where all H future bars exist. ``target_spike`` is 1 when the next-H realized vol
     exceeds ``spike_multiple`` x the median of the H-bar realized vols observed up to t (over
@@ -35,13 +36,14 @@ def compute_targets(candles: pd.DataFrame, bar: str, horizon: int, spike_window:
     out = pd.DataFrame({"symbol": p.col("symbol"), "event_timestamp": p.col("ts"),
                         "target_rv": future,
                         "target_spike": (future > spike_multiple * typical).astype(float)
-                                        .where(typical.notna() & future.notna())})
+                                        .where(typical.notna() & future.notna()),
+                        "spike_threshold": spike_multiple * typical})
     out = p.observed(out)
     out = out[out["target_rv"].gt(0)].reset_index(drop=True)
     out["target_rv_ann"] = out["target_rv"] * np.sqrt(bars_per_year(bar))
     out["target_log_rv"] = np.log(out["target_rv"])
     return out[["symbol", "event_timestamp", "target_rv", "target_rv_ann", "target_log_rv",
-                "target_spike"]]
+                "target_spike", "spike_threshold"]]
 
 
 def regime(rv: pd.Series | np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:

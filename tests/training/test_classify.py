@@ -1,0 +1,49 @@
+"""Regime thresholds, labels and the classification metrics on hand-checkable inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.classify import (
+    calibration_error,
+    classification_metrics,
+    regime_labels,
+    regime_thresholds,
+)
+
+
+def test_thresholds_are_training_terciles_per_coin_and_labels_use_them():
+    train = pd.DataFrame({"symbol": ["A"] * 30 + ["B"] * 5,
+                          "target_rv": list(np.arange(1, 31, dtype=float)) + [1.0] * 5})
+    cuts = regime_thresholds(train)
+    assert set(cuts) == {"A"}  # B: too few rows (and no spread) to fit cut points
+    assert cuts["A"] == pytest.approx((np.quantile(np.arange(1, 31), 1 / 3),
+                                       np.quantile(np.arange(1, 31), 2 / 3)))
+    test = pd.DataFrame({"symbol": ["A", "A", "A", "B"], "target_rv": [2.0, 15.0, 29.0, 3.0]})
+    labels = regime_labels(test, test["target_rv"], cuts)
+    np.testing.assert_array_equal(labels[:3], [0, 1, 2])
+    assert np.isnan(labels[3])
+
+
+def test_calibration_error_by_hand():
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.05, 0.05, 0.95, 0.55])
+    # bin [0, .1): p .05 .05 vs y 0 0 -> .05, weight .5; bin [.9, 1]: .95 vs 1 -> .05, weight .25;
+    # bin [.5, .6): .55 vs 1 -> .45, weight .25
+    assert calibration_error(y, p) == pytest.approx(0.5 * 0.05 + 0.25 * 0.05 + 0.25 * 0.45)
+
+
+def test_classification_metrics_by_hand():
+    y = np.array([0, 1, 2, 2])
+    proba = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.1, 0.2, 0.7]])
+    m = classification_metrics(y, proba)
+    assert m["confusion"] == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+    # F1 per class: 1.0, 2/3 (precision .5, recall 1), 2/3 (precision 1, recall .5)
+    assert m["macro_f1"] == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+    assert m["roc_auc"][0] == pytest.approx(1.0)
+    brier0 = np.mean((np.array([1, 0, 0, 0]) - proba[:, 0]) ** 2)
+    brier1 = np.mean((np.array([0, 1, 0, 0]) - proba[:, 1]) ** 2)
+    brier2 = np.mean((np.array([0, 0, 1, 1]) - proba[:, 2]) ** 2)
+    assert m["brier"] == pytest.approx((brier0 + brier1 + brier2) / 3)
