@@ -20,6 +20,7 @@ from feature_repo.transforms.targets import TARGET
 from training.classify import classification_scores
 from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
+from training.explain import global_importance, shap_values
 from training.folds import walk_forward
 from training.gate import decide
 from training.metrics import qlike
@@ -86,6 +87,8 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     classification = classification_scores(evaluation.oof)
     family = scores.best_model
     model = final_model(family, frame, features, evaluation.iterations[family])
+    sample = frame.sample(min(len(frame), 5000), random_state=0)
+    importance = global_importance(shap_values(model, sample, features))
     scale = float(np.median(evaluation.scales[family]))
 
     # the gate compares on the latest test block, rows every forecaster covers
@@ -123,12 +126,13 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
         "data_range": f"{frame['event_timestamp'].min()} .. {frame['event_timestamp'].max()}",
         "git_commit": git_commit(), "leakage_suspected": str(scores.leakage_suspected).lower(),
         "best_baseline": scores.best_baseline, "vol_scale": f"{scale:.6f}",
+        "top_features": ",".join(importance.index[:5]),
     }
     meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
             "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],
             "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds]}
     page, figures = build_report(evaluation.oof, scores, meta, decision.reasons,
-                                 np.sqrt(settings.bars_per_year), classification)
+                                 np.sqrt(settings.bars_per_year), classification, importance)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)

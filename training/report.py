@@ -117,12 +117,22 @@ def _classification_html(classification: dict) -> str:
     return "".join(parts)
 
 
+def shap_summary(importance: pd.Series, top: int = 20) -> str:
+    shown = importance.head(top)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.25 * len(shown) + 1))
+    ax.barh(shown.index, shown.to_numpy())
+    ax.set_xlabel("mean |SHAP| on log vol")
+    ax.set_title("Global feature importance (SHAP, final model)", fontsize=9)
+    return _png(fig)
+
+
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     return frame.to_html(float_format=lambda v: f"{v:.{digits}g}", border=0, classes="t")
 
 
 def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
-                 annualize: float, classification: dict | None = None) -> tuple[str, dict]:
+                 annualize: float, classification: dict | None = None,
+                 importance: pd.Series | None = None) -> tuple[str, dict]:
     """The HTML page and its JSON twin."""
     data = oof[scored_rows(oof, [*FORECASTERS, "stale"])]
     series_png, series = forecast_vs_realized(data, scores, annualize)
@@ -139,7 +149,10 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "best_model": scores.best_model, "best_baseline": scores.best_baseline, "gain": scores.gain,
         "rows_scored": scores.rows_scored, "rows_total": scores.rows_total,
         "classification": classification, "spike_reliability": reliability_data,
+        "shap_importance": {} if importance is None else importance.round(8).to_dict(),
     }
+    shap_html = ("" if importance is None else
+                 f'<h2>Explanations</h2><img src="data:image/png;base64,{shap_summary(importance)}">')
     banner = "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(f)}</div>'
                      for f in scores.leakage_flags)
     dm = pd.DataFrame(scores.dm).T
@@ -164,6 +177,7 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 <h2>Regime and spike classification (vs the HAR forecast bucketed)</h2>
 {_classification_html(classification)}
 <img src="data:image/png;base64,{reliability_png}">
+{shap_html}
 <h2>QLIKE per fold</h2>{_table(scores.per_fold)}
 <h2>QLIKE per coin</h2>{_table(scores.per_symbol)}
 </body></html>"""
