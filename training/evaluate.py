@@ -29,6 +29,7 @@ class Evaluation:
     folds: list[Fold]
     iterations: dict[str, list[int]]  # model family -> best iteration per fold
     scales: dict[str, list[float]]  # model family -> smearing factor per fold
+    next_returns: pd.DataFrame  # symbol, event_timestamp, next_return (for the backtest)
 
     @property
     def forecasters(self) -> list[str]:
@@ -42,6 +43,13 @@ def regular_returns(returns: pd.DataFrame, bar: pd.Timedelta) -> dict[str, pd.Se
         series = g.set_index("event_timestamp")["log_return"].sort_index()
         out[symbol] = series.asfreq(bar)
     return out
+
+
+def next_returns(returns: dict[str, pd.Series]) -> pd.DataFrame:
+    """The log return of bar t+1 at each t (for the risk backtest)."""
+    rows = [pd.DataFrame({"symbol": s, "event_timestamp": r.index, "next_return": r.shift(-1)})
+            for s, r in returns.items()]
+    return pd.concat(rows, ignore_index=True)
 
 
 def persistence(returns: dict[str, pd.Series], horizon: int, stale_window: int) -> pd.DataFrame:
@@ -110,4 +118,5 @@ def walk_forward_evaluation(
                                                     how="left")
     cols = ["symbol", "event_timestamp", "fold", "target_rv", *REGRESSORS, *BASELINES, "stale"]
     cols += [c for c in oof.columns if c not in cols]  # regime / spike truth and probabilities
-    return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales)
+    return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales,
+                      next_returns=next_returns(series))

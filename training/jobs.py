@@ -17,6 +17,7 @@ from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
 from feature_repo.settings import REPO_ROOT, Settings
 from feature_repo.transforms.targets import TARGET
+from training.backtest import backtest
 from training.classify import classification_scores
 from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
@@ -28,7 +29,7 @@ from training.models import CATBOOST_PARAMS, LGB_PARAMS
 from training.registry import (
     RegisteredModel,
     TrainingRun,
-    champion_holdout_qlike,
+    champion_oof,
     champion_version,
     configure,
     log_and_register,
@@ -37,6 +38,7 @@ from training.report import build_report, save_report
 from training.scoring import score, scored_rows
 
 log = logging.getLogger(__name__)
+MIN_COMMON_ROWS = 30  # fewer common holdout rows with the champion: not comparable
 
 
 @dataclass(frozen=True)
@@ -91,21 +93,28 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     importance = global_importance(shap_values(model, sample, features))
     scale = float(np.median(evaluation.scales[family]))
 
-    # the gate compares on the latest test block, rows every forecaster covers
+    # the gate compares on the latest test block: the rows both this run and the champion
+    # forecast out of sample (the champion's own OOF forecasts, never in-sample predictions)
     last = evaluation.oof[(evaluation.oof["fold"] == folds[-1].number)
                           & scored_rows(evaluation.oof, [family, scores.best_baseline])]
-    holdout = last[["symbol", "event_timestamp"]].merge(frame, on=["symbol", "event_timestamp"])
+    client = configure(settings)
+    has_champion = champion_version(client, settings.registered_model) is not None
+    theirs = champion_oof(client, settings.registered_model)
+    champion_q = None
+    if theirs is not None:
+        common = last.join(theirs, on=["symbol", "event_timestamp"], how="inner")
+        common = common[common["champion"] > 0]
+        if len(common) >= MIN_COMMON_ROWS:
+            last, champion_q = common, qlike(common["target_rv"], common["champion"])
     challenger_q = qlike(last["target_rv"], last[family])
     baseline_q = qlike(last["target_rv"], last[scores.best_baseline])
-    client = configure(settings)
-    champion_q = champion_holdout_qlike(client, settings.registered_model, holdout)
-    has_champion = champion_version(client, settings.registered_model) is not None
     decision = decide(challenger_q, baseline_q, champion_q, settings.promotion_margin,
                       scores.leakage_suspected, has_champion)
 
     metrics = {**{k: v for k, v in scores.summary().items() if isinstance(v, float)},
                "challenger_qlike": float(scores.pooled.loc[family, "qlike"]),
-               "holdout_qlike": challenger_q, "holdout_best_baseline_qlike": baseline_q}
+               "holdout_qlike": challenger_q, "holdout_best_baseline_qlike": baseline_q,
+               "holdout_rows": float(len(last))}
     if champion_q is not None:
         metrics["holdout_champion_qlike"] = champion_q
     for task, by_name in classification.items():
@@ -131,8 +140,13 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
             "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],
             "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds]}
+    strategies = list(dict.fromkeys([family, scores.best_baseline, "persistence"]))
+    risk = backtest(evaluation.oof[scored_rows(evaluation.oof, strategies)], evaluation.next_returns,
+                    strategies, settings.bars_per_year)
+    for name, values in risk["summary"].items():
+        metrics.update({f"backtest_{name}_{k}": v for k, v in values.items()})
     page, figures = build_report(evaluation.oof, scores, meta, decision.reasons,
-                                 np.sqrt(settings.bars_per_year), classification, importance)
+                                 np.sqrt(settings.bars_per_year), classification, importance, risk)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)

@@ -23,7 +23,6 @@ from mlflow.models import infer_signature
 from feature_repo.settings import Settings
 from training.aliases import CHALLENGER, CHAMPION, crown, version_by_alias
 from training.gate import GateDecision
-from training.metrics import qlike
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +70,23 @@ def champion_version(client: MlflowClient, name: str):
     return version_by_alias(client, name, CHAMPION)
 
 
-def champion_holdout_qlike(client: MlflowClient, name: str, holdout: pd.DataFrame) -> float | None:
-    """QLIKE of the current champion on the holdout rows, or None if it cannot be scored there
-    (no champion, or it needs features the frame does not have)."""
+def champion_oof(client: MlflowClient, name: str) -> pd.Series | None:
+    """The champion's own out-of-fold forecasts (indexed by symbol, event_timestamp), so that a
+    challenger is compared with it out of sample on their common test rows; None if there is no
+    champion or it has no OOF artifact."""
     champion = champion_version(client, name)
     if champion is None:
         return None
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{champion.version}")
-    schema = model.metadata.get_input_schema()
-    needed = schema.input_names() if schema else []
-    if not needed or not set(needed) <= set(holdout.columns):
-        log.warning("champion v%s needs features the holdout lacks: not comparable", champion.version)
+    family = champion.tags.get("family")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(champion.run_id, "data/oof_predictions.parquet", tmp)
+        except Exception:  # noqa: BLE001 - MLflow raises several types for a missing artifact
+            return None
+        oof = pd.read_parquet(path)
+    if family not in oof.columns:
         return None
-    scale = float(champion.tags.get("vol_scale", 1.0))
-    forecast = scale * np.exp(np.asarray(model.predict(holdout[needed].astype("float64")), dtype=float))
-    return qlike(holdout["target_rv"].to_numpy(), forecast)
+    return oof.set_index(["symbol", "event_timestamp"])[family].rename("champion")
 
 
 def _log_model(run: TrainingRun, name: str):

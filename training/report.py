@@ -126,13 +126,27 @@ def shap_summary(importance: pd.Series, top: int = 20) -> str:
     return _png(fig)
 
 
+def backtest_curves(result: dict) -> str:
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    for name, curve in result["curves"].items():
+        ax.plot(curve.index, curve.to_numpy(), lw=1, label=name)
+    ax.set_yscale("log")
+    ax.set_ylabel("wealth (equal-weight coins)")
+    cfg = result["config"]
+    ax.set_title(f"Vol targeting at {cfg['target_vol']:.0%} (cap {cfg['leverage_cap']}x, "
+                 f"fee {cfg['fee']:.2%}) on the test blocks", fontsize=9)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     return frame.to_html(float_format=lambda v: f"{v:.{digits}g}", border=0, classes="t")
 
 
 def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
                  annualize: float, classification: dict | None = None,
-                 importance: pd.Series | None = None) -> tuple[str, dict]:
+                 importance: pd.Series | None = None, backtest: dict | None = None
+                 ) -> tuple[str, dict]:
     """The HTML page and its JSON twin."""
     data = oof[scored_rows(oof, [*FORECASTERS, "stale"])]
     series_png, series = forecast_vs_realized(data, scores, annualize)
@@ -150,7 +164,15 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "rows_scored": scores.rows_scored, "rows_total": scores.rows_total,
         "classification": classification, "spike_reliability": reliability_data,
         "shap_importance": {} if importance is None else importance.round(8).to_dict(),
+        "backtest": None if backtest is None else {
+            "config": backtest["config"], "summary": backtest["summary"],
+            "curves": {k: {"timestamps": v.index.astype(str).tolist(), "wealth": v.round(6).tolist()}
+                       for k, v in backtest["curves"].items()}},
     }
+    backtest_html = ("" if backtest is None else
+                     "<h2>Risk backtest: volatility targeting</h2>"
+                     f"{_table(pd.DataFrame(backtest['summary']).T)}"
+                     f'<img src="data:image/png;base64,{backtest_curves(backtest)}">')
     shap_html = ("" if importance is None else
                  f'<h2>Explanations</h2><img src="data:image/png;base64,{shap_summary(importance)}">')
     banner = "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(f)}</div>'
@@ -177,6 +199,7 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 <h2>Regime and spike classification (vs the HAR forecast bucketed)</h2>
 {_classification_html(classification)}
 <img src="data:image/png;base64,{reliability_png}">
+{backtest_html}
 {shap_html}
 <h2>QLIKE per fold</h2>{_table(scores.per_fold)}
 <h2>QLIKE per coin</h2>{_table(scores.per_symbol)}

@@ -13,7 +13,7 @@ from training.aliases import CHALLENGER, CHAMPION, champion_history, promote_man
 from training.gate import decide
 from training.metrics import qlike
 from training.models import fit_regressor, predict_vol
-from training.registry import TrainingRun, champion_holdout_qlike, configure, log_and_register
+from training.registry import TrainingRun, champion_oof, configure, log_and_register
 
 pytestmark = pytest.mark.integration
 FEATURES = ["har_rv_d", "har_rv_w", "noise"]
@@ -39,8 +39,11 @@ def make_run(frame: pd.DataFrame, target_noise: float, seed: int) -> TrainingRun
     train = frame.iloc[:400].copy()
     train["target_log_rv"] = train["target_log_rv"] + rng.normal(0, target_noise, len(train))
     model = fit_regressor("lightgbm", train.iloc[:300], train.iloc[300:], FEATURES)
+    holdout = frame.iloc[450:]
+    oof = holdout[["symbol", "event_timestamp", "target_rv"]].assign(
+        lightgbm=predict_vol(model, holdout, FEATURES))  # out-of-sample forecasts of the holdout
     return TrainingRun(model=model, family="lightgbm", features=FEATURES,
-                       reference=train[["symbol", "event_timestamp", *FEATURES]], oof=train.head(5),
+                       reference=train[["symbol", "event_timestamp", *FEATURES]], oof=oof,
                        metrics={"challenger_qlike": 0.1}, params={"family": "lightgbm"},
                        report={"note": "test"})
 
@@ -48,13 +51,17 @@ def make_run(frame: pd.DataFrame, target_noise: float, seed: int) -> TrainingRun
 def register_through_gate(run: TrainingRun, settings: Settings, holdout: pd.DataFrame):
     client = configure(settings)
     name = settings.registered_model
-    challenger_q = qlike(holdout["target_rv"], predict_vol(run.model, holdout, FEATURES))
-    champion_q = champion_holdout_qlike(client, name, holdout)
-    has_champion = bool(client.search_model_versions(f"name = '{name}'")) and champion_q is not None
+    challenger_q = qlike(holdout["target_rv"], run.oof["lightgbm"])
+    theirs = champion_oof(client, name)  # the champion's own out-of-sample forecasts
+    has_champion = theirs is not None
+    champion_q = None
+    if theirs is not None:
+        joined = holdout.join(theirs, on=["symbol", "event_timestamp"])
+        champion_q = qlike(joined["target_rv"], joined["champion"])
     decision = decide(challenger_q, best_baseline_qlike=1.0, champion_qlike=champion_q,
                       margin=0.02, has_champion=has_champion)
-    return log_and_register(run, settings, {"feature_service": "vol_forecast_1d", "vol_scale": "1.0"},
-                            decision)
+    return log_and_register(run, settings, {"feature_service": "vol_forecast_1d", "vol_scale": "1.0",
+                                            "family": "lightgbm"}, decision)
 
 
 def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
