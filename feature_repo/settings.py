@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     embargo: int = Field(default=0, ge=0, description="Bars between purge and test block.")
     promotion_margin: float = Field(default=0.02, ge=0, lt=1,
                                     description="Relative QLIKE gain a challenger needs.")
+    tune_trials: int = Field(default=0, ge=0, description="Optuna trials per model and fold.")
     garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
 
     redis_url: str | None = Field(

@@ -17,6 +17,7 @@ from training.baselines import fit_har, garch_forecast
 from training.classify import classify_fold
 from training.folds import Fold
 from training.models import REGRESSORS, best_iteration, fit_regressor, predict_vol, vol_scale
+from training.tuning import tune
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Evaluation:
     folds: list[Fold]
     iterations: dict[str, list[int]]  # model family -> best iteration per fold
     scales: dict[str, list[float]]  # model family -> smearing factor per fold
+    params: dict[str, list[dict]]  # model family -> tuned parameters per fold ({} untuned)
     next_returns: pd.DataFrame  # symbol, event_timestamp, next_return (for the backtest)
 
     @property
@@ -90,19 +92,23 @@ def _baselines_for_fold(train: pd.DataFrame, test: pd.DataFrame, returns: dict[s
 def walk_forward_evaluation(
     frame: pd.DataFrame, returns: pd.DataFrame, features: list[str], folds: list[Fold],
     bar: pd.Timedelta, horizon: int, stale_window: int, progress: Callable | None = None,
+    tune_trials: int = 0,
 ) -> Evaluation:
     """Fit every model family and baseline on each fold's training window; forecast its test block."""
     frame = frame.sort_values(["event_timestamp", "symbol"], ignore_index=True)
     series = regular_returns(returns, bar)
     persist = persistence(series, horizon, stale_window)
     parts, iterations, scales = [], {k: [] for k in REGRESSORS}, {k: [] for k in REGRESSORS}
+    tuned: dict[str, list[dict]] = {k: [] for k in REGRESSORS}
     for fold in progress(folds) if progress else folds:
         m = fold.masks(frame["event_timestamp"])
         fit, valid = frame[m["fit"]], frame[m["valid"]]
         train, test = frame[m["train"]], frame[m["test"]]
         predictions = test[["symbol", "event_timestamp", "target_rv"]].assign(fold=fold.number)
         for kind in REGRESSORS:
-            model = fit_regressor(kind, fit, valid, features)
+            params = tune(kind, fit, valid, features, tune_trials, seed=fold.number)
+            model = fit_regressor(kind, fit, valid, features, params)
+            tuned[kind].append(params)
             scale = vol_scale(model, valid, features)
             predictions[kind] = predict_vol(model, test, features, scale)
             iterations[kind].append(best_iteration(model))
@@ -118,5 +124,5 @@ def walk_forward_evaluation(
                                                     how="left")
     cols = ["symbol", "event_timestamp", "fold", "target_rv", *REGRESSORS, *BASELINES, "stale"]
     cols += [c for c in oof.columns if c not in cols]  # regime / spike truth and probabilities
-    return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales,
+    return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales, params=tuned,
                       next_returns=next_returns(series))

@@ -65,13 +65,14 @@ def git_commit() -> str:
         return "unknown"
 
 
-def final_model(family: str, frame: pd.DataFrame, features: list[str], iterations: list[int]):
+def final_model(family: str, frame: pd.DataFrame, features: list[str], iterations: list[int],
+                params: dict | None = None):
     """Refit the chosen family on every row, with the median best iteration of the folds."""
     rounds = max(int(np.median(iterations)), 10)
     if family == "lightgbm":
-        model = lgb.LGBMRegressor(**{**LGB_PARAMS, "n_estimators": rounds})
+        model = lgb.LGBMRegressor(**{**LGB_PARAMS, **(params or {}), "n_estimators": rounds})
     else:
-        model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, "iterations": rounds})
+        model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, **(params or {}), "iterations": rounds})
     return model.fit(frame[features], frame[TARGET])
 
 
@@ -84,11 +85,14 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
                          folds=settings.folds, test_fraction=settings.test_fraction,
                          embargo=settings.embargo)
     evaluation = walk_forward_evaluation(frame, returns, features, folds, pd.Timedelta(settings.bar_delta),
-                                         settings.horizon, stale_window=settings.feature_config.long)
+                                         settings.horizon, stale_window=settings.feature_config.long,
+                                         tune_trials=settings.tune_trials)
     scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
     classification = classification_scores(evaluation.oof)
     family = scores.best_model
-    model = final_model(family, frame, features, evaluation.iterations[family])
+    # the final refit uses the parameters tuned on the latest (largest) training window
+    model = final_model(family, frame, features, evaluation.iterations[family],
+                        evaluation.params[family][-1])
     sample = frame.sample(min(len(frame), 5000), random_state=0)
     importance = global_importance(shap_values(model, sample, features))
     scale = float(np.median(evaluation.scales[family]))
@@ -128,7 +132,9 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     params = {"family": family, "bar": settings.bar, "horizon": settings.horizon,
               "folds": len(folds), "embargo": settings.embargo, "test_fraction": settings.test_fraction,
               "iterations": int(np.median(evaluation.iterations[family])),
-              "features": len(features), "rows": len(frame), "vol_scale": scale}
+              "features": len(features), "rows": len(frame), "vol_scale": scale,
+              "tune_trials": settings.tune_trials,
+              **{f"tuned_{k}": v for k, v in evaluation.params[family][-1].items()}}
     tags = {
         "feature_service": service_name(settings.bar), "feature_list": ",".join(features),
         "data_fingerprint": data_fingerprint(frame),
