@@ -26,6 +26,7 @@ class ChampionModel:
     feature_service: str
     model: mlflow.pyfunc.PyFuncModel
     scale: float = 1.0  # smearing factor fitted at training (tag vol_scale)
+    base: str | None = None  # feature the model's log vol is relative to (tag target_base)
 
     @classmethod
     def load(cls, settings: Settings) -> ChampionModel:
@@ -46,6 +47,7 @@ class ChampionModel:
             features=inputs.input_names(), model=model,
             feature_service=version.tags.get("feature_service", f"vol_forecast_{settings.bar}"),
             scale=float(version.tags.get("vol_scale", 1.0)),
+            base=version.tags.get("target_base") or None,
         )
 
     @property
@@ -53,6 +55,10 @@ class ChampionModel:
         return math.sqrt(bars_per_year(self.bar))
 
     def predict_vol(self, features: pd.DataFrame) -> np.ndarray:
-        """Per-bar realized vol over the next ``horizon`` bars: scale x exp(predicted log vol)."""
+        """Per-bar realized vol over the next ``horizon`` bars: scale x base x exp(prediction)."""
         log_vol = self.model.predict(features[self.features].astype("float64"))
-        return self.scale * np.exp(np.asarray(log_vol, dtype=float))
+        forecast = self.scale * np.exp(np.asarray(log_vol, dtype=float))
+        if self.base:  # the model forecasts vol relative to this feature's level
+            level = features[self.base].to_numpy(dtype=float)
+            forecast = forecast * np.where(level > 0, level, np.nan)
+        return forecast

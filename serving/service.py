@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Annotated
 
 import bentoml
+import numpy as np
 from pydantic import Field
 
 from feature_repo.settings import Settings
@@ -56,6 +57,12 @@ class VolatilityService:
                              "store (check the ticker, or run the pipeline to materialize it)",
                     "unknown_symbols": unknown}
         per_bar = self.champion.predict_vol(online)
+        short = online.loc[~np.isfinite(per_bar), "symbol"].tolist()
+        if short:  # e.g. a coin listed days ago: its weekly realized vol does not exist yet
+            ctx.response.status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+            return {"error": f"not enough history to forecast {', '.join(short)} "
+                             f"(the model needs {self.champion.base or 'its features'})",
+                    "symbols": short}
         return {"predictions": [
             {
                 "symbol": symbol,

@@ -16,7 +16,6 @@ import pandas as pd
 from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
 from feature_repo.settings import REPO_ROOT, Settings
-from feature_repo.transforms.targets import TARGET
 from training.backtest import backtest
 from training.classify import classification_scores
 from training.dataset import training_frame
@@ -25,7 +24,7 @@ from training.explain import global_importance, shap_values
 from training.folds import walk_forward
 from training.gate import decide
 from training.metrics import qlike
-from training.models import CATBOOST_PARAMS, LGB_PARAMS
+from training.models import CATBOOST_PARAMS, LGB_PARAMS, base_column, training_target
 from training.registry import (
     RegisteredModel,
     TrainingRun,
@@ -73,7 +72,9 @@ def final_model(family: str, frame: pd.DataFrame, features: list[str], iteration
         model = lgb.LGBMRegressor(**{**LGB_PARAMS, **(params or {}), "n_estimators": rounds})
     else:
         model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, **(params or {}), "iterations": rounds})
-    return model.fit(frame[features], frame[TARGET])
+    y = training_target(frame, features)
+    ok = np.isfinite(y.to_numpy())
+    return model.fit(frame.loc[ok, features], y[ok])
 
 
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
@@ -142,6 +143,7 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
         "git_commit": git_commit(), "leakage_suspected": str(scores.leakage_suspected).lower(),
         "best_baseline": scores.best_baseline, "vol_scale": f"{scale:.6f}",
         "top_features": ",".join(importance.index[:5]),
+        "target_base": base_column(features) or "",
     }
     meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
             "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],

@@ -1,8 +1,11 @@
 """The forecasters: gradient-boosted trees on log realized vol, pooled across coins.
 
-Both learn ``target_log_rv`` and early-stop on the inner validation block of their fold; a
-forecast is ``scale x exp(prediction)`` (per-bar vol over the next H bars), the scale fitted on
-that validation block (:func:`vol_scale`).
+Both learn the log of the next-H realized vol *relative to last week's realized vol*
+(``har_rv_w``, when it is a feature): ``target_log_rv - log(har_rv_w)``. Pooled across coins whose
+vol levels differ by 30x, the relative target lets the trees spend their splits on dynamics, not
+on levels (on the daily demo it cut the walk-forward QLIKE of CatBoost by ~6%). A forecast is
+``scale x har_rv_w x exp(prediction)`` (per-bar vol over the next H bars), the smearing scale
+fitted on the validation block (:func:`vol_scale`). Without ``har_rv_w`` the target is absolute.
 """
 
 from __future__ import annotations
@@ -25,19 +28,39 @@ CATBOOST_PARAMS = {
 }
 EARLY_STOPPING_ROUNDS = 50
 REGRESSORS = ("lightgbm", "catboost")
+TARGET_BASE = "har_rv_w"
+
+
+def base_column(features: list[str]) -> str | None:
+    return TARGET_BASE if TARGET_BASE in features else None
+
+
+def training_target(frame: pd.DataFrame, features: list[str]) -> pd.Series:
+    """What the trees learn: log vol, relative to the base column when there is one."""
+    base = base_column(features)
+    if base is None:
+        return frame[TARGET]
+    return frame[TARGET] - np.log(frame[base].where(frame[base] > 0))
+
+
+def _usable(frame: pd.DataFrame, features: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    y = training_target(frame, features)
+    ok = y.notna() & np.isfinite(y)
+    return frame[ok], y[ok]
 
 
 def fit_regressor(kind: str, fit: pd.DataFrame, valid: pd.DataFrame, features: list[str],
                   params: dict | None = None):
     """Fit one model family on ``fit`` with early stopping on ``valid``."""
+    (fit, y_fit), (valid, y_valid) = _usable(fit, features), _usable(valid, features)
     if kind == "lightgbm":
         model = lgb.LGBMRegressor(**{**LGB_PARAMS, **(params or {})})
-        model.fit(fit[features], fit[TARGET], eval_X=(valid[features],), eval_y=(valid[TARGET],),
+        model.fit(fit[features], y_fit, eval_X=(valid[features],), eval_y=(y_valid,),
                   callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
         return model
     if kind == "catboost":
         model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, **(params or {})})
-        model.fit(fit[features], fit[TARGET], eval_set=(valid[features], valid[TARGET]),
+        model.fit(fit[features], y_fit, eval_set=(valid[features], y_valid),
                   early_stopping_rounds=EARLY_STOPPING_ROUNDS)
         return model
     raise ValueError(f"unknown model family {kind!r}; use one of {REGRESSORS}")
@@ -49,13 +72,19 @@ def vol_scale(model, valid: pd.DataFrame, features: list[str]) -> float:
     The trees predict the mean of log vol, i.e. roughly the median vol; QLIKE is minimised by
     sqrt(E[vol²]), which this factor restores (Duan's smearing applied to the variance).
     """
-    resid = valid[TARGET].to_numpy() - np.asarray(model.predict(valid[features]), dtype=float)
+    valid, y = _usable(valid, features)
+    resid = y.to_numpy() - np.asarray(model.predict(valid[features]), dtype=float)
     return float(np.sqrt(np.mean(np.exp(2 * resid))))
 
 
 def predict_vol(model, frame: pd.DataFrame, features: list[str], scale: float = 1.0) -> np.ndarray:
-    """Per-bar vol forecast: exp of the predicted log vol, times the smearing factor."""
-    return scale * np.exp(np.asarray(model.predict(frame[features]), dtype=float))
+    """Per-bar vol forecast: smearing scale x base x exp(prediction); NaN without a base."""
+    forecast = scale * np.exp(np.asarray(model.predict(frame[features]), dtype=float))
+    base = base_column(features)
+    if base is not None:
+        level = frame[base].to_numpy(dtype=float)
+        forecast = forecast * np.where(level > 0, level, np.nan)
+    return forecast
 
 
 def best_iteration(model) -> int:

@@ -117,8 +117,10 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
             mlflow.log_artifact(str(run.report_html), artifact_path="report")
         info = _log_model(run, name)
     version = str(info.registered_model_version)
+    target = (f"log(next-H per-bar realized vol / {tags['target_base']})" if tags.get("target_base")
+              else "log next-H per-bar realized vol")
     version_tags = {**tags, "bar": settings.bar, "horizon": str(settings.horizon),
-                    "family": run.family, "target": "log per-bar realized vol",
+                    "family": run.family, "target": target,
                     "gate": decision.as_tag()}
     for key, value in version_tags.items():
         client.set_model_version_tag(name, version, key, value)

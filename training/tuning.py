@@ -9,8 +9,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from feature_repo.transforms.targets import TARGET
-from training.models import fit_regressor
+from training.models import fit_regressor, training_target
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,9 @@ def tune(kind: str, fit: pd.DataFrame, valid: pd.DataFrame, features: list[str],
 
     def objective(trial: optuna.Trial) -> float:
         model = fit_regressor(kind, fit, valid, features, _space(kind, trial))
-        error = valid[TARGET].to_numpy() - np.asarray(model.predict(valid[features]), dtype=float)
+        y = training_target(valid, features)
+        ok = np.isfinite(y.to_numpy())
+        error = y.to_numpy()[ok] - np.asarray(model.predict(valid.loc[ok, features]), dtype=float)
         return float(np.sqrt(np.mean(error**2)))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -60,8 +60,8 @@ def register_through_gate(run: TrainingRun, settings: Settings, holdout: pd.Data
         champion_q = qlike(joined["target_rv"], joined["champion"])
     decision = decide(challenger_q, best_baseline_qlike=1.0, champion_qlike=champion_q,
                       margin=0.02, has_champion=has_champion)
-    return log_and_register(run, settings, {"feature_service": "vol_forecast_1d", "vol_scale": "1.0",
-                                            "family": "lightgbm"}, decision)
+    tags = {"feature_service": "vol_forecast_1d", "vol_scale": "1.0", "target_base": "har_rv_w"}
+    return log_and_register(run, settings, tags, decision)
 
 
 def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
@@ -97,6 +97,7 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
 
     served = ChampionModel.load(settings)
     assert served.version == "3" and served.features == FEATURES and served.scale == 1.0
+    assert served.base == "har_rv_w"  # the model forecasts vol relative to last week's
     np.testing.assert_allclose(served.predict_vol(holdout.head(3)),
                                predict_vol(better.model, holdout.head(3), FEATURES))
     assert rollback(client, name) == ("3", "1")
