@@ -55,13 +55,6 @@ def fit_classifier(kind: str, x_fit, y_fit, x_valid, y_valid, classes: int):
     return model
 
 
-def bucket_proba(labels: np.ndarray, classes: int) -> np.ndarray:
-    """A hard baseline classifier as (one-hot) probabilities."""
-    out = np.zeros((len(labels), classes))
-    out[np.arange(len(labels)), labels.astype(int)] = 1.0
-    return out
-
-
 def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error of binary probabilities (equal-width bins)."""
     edges = np.linspace(0, 1, bins + 1)
