@@ -42,11 +42,26 @@ def training_table(summary) -> Table:
     return table
 
 
-def train(bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
+def train(
+    bar: Bar = None,
+    horizon: Horizon = None,
+    folds: Annotated[int | None, typer.Option(
+        min=1, help="Walk-forward test blocks (env CRYPTOVOL_FOLDS; default 4).")] = None,
+    embargo: Annotated[int | None, typer.Option(
+        min=0, help="Extra bars between the purge and each test block (env CRYPTOVOL_EMBARGO).")] = None,
+    tune_trials: Annotated[int | None, typer.Option(
+        min=0, help="Optuna trials per model family and fold, on the inner validation block "
+                    "(env CRYPTOVOL_TUNE_TRIALS; default 0: fixed parameters).")] = None,
+    margin: Annotated[float | None, typer.Option(
+        min=0, max=0.99, help="QLIKE margin a challenger needs over the champion to be promoted "
+                              "(env CRYPTOVOL_PROMOTION_MARGIN; default 0.02).")] = None,
+    home: Home = None,
+) -> None:
     """Build features from the candle store, evaluate walk-forward, register through the gate."""
     from flows.runtime import bootstrap, configure_logging
 
-    settings = bootstrap(home=home, bar=bar, horizon=horizon)
+    settings = bootstrap(home=home, bar=bar, horizon=horizon, folds=folds, embargo=embargo,
+                         tune_trials=tune_trials, promotion_margin=margin)
     configure_logging()
     from feature_repo import candle_store
     from feature_repo.redis_runtime import RedisUnavailable, online_redis

@@ -16,8 +16,9 @@ import pandas as pd
 from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
 from feature_repo.settings import REPO_ROOT, Settings
+from feature_repo.transforms.targets import spike_rule
 from training.backtest import backtest
-from training.classify import classification_scores
+from training.classify import classification_scores, regime_thresholds
 from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
 from training.explain import global_importance, shap_values
@@ -75,6 +76,16 @@ def final_model(family: str, frame: pd.DataFrame, features: list[str], iteration
     y = training_target(frame, features)
     ok = np.isfinite(y.to_numpy())
     return model.fit(frame.loc[ok, features], y[ok])
+
+
+def fitted_thresholds(frame: pd.DataFrame, horizon: int, scale: float) -> dict:
+    """What the run fitted besides the trees, on all its training rows (logged with the model)."""
+    return {
+        "regime_cut_points": {s: list(cuts) for s, cuts in regime_thresholds(frame).items()},
+        "regime_cut_points_unit": f"per-bar realized vol over the next {horizon} bars (terciles)",
+        "spike_rule": spike_rule(horizon),
+        "vol_scale": scale,
+    }
 
 
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
@@ -158,9 +169,12 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)
+    oof_path = settings.reports_dir / f"{stem}_oof.parquet"  # to recompute any metric independently
+    evaluation.oof.to_parquet(oof_path, index=False)
     run = TrainingRun(model=model, family=family, features=features,
                       reference=frame[["symbol", "event_timestamp", *features]], oof=evaluation.oof,
-                      metrics=metrics, params=params, report=figures, report_html=report_html)
+                      metrics=metrics, params=params, report=figures, report_html=report_html,
+                      thresholds=fitted_thresholds(frame, settings.horizon, scale))
     registered = log_and_register(run, settings, tags, decision)
     log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)", len(frame),
              family, scores.pooled.loc[family, "qlike"], scores.best_baseline,

@@ -40,6 +40,7 @@ class TrainingRun:
     params: dict[str, object]
     report: dict  # the JSON of every figure
     report_html: Path | None = None
+    thresholds: dict | None = None  # regime cut points, spike rule, smearing scale
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
             run.reference.to_parquet(folder / "reference.parquet", index=False)
             run.oof.to_parquet(folder / "oof_predictions.parquet", index=False)
             (folder / "report.json").write_text(json.dumps(run.report, indent=2, default=str))
+            if run.thresholds is not None:
+                (folder / "thresholds.json").write_text(json.dumps(run.thresholds, indent=2))
             for path in folder.iterdir():
                 mlflow.log_artifact(str(path), artifact_path="data")
         if run.report_html is not None:

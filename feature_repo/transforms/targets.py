@@ -15,6 +15,13 @@ from feature_repo.transforms.panel import Panel
 TARGET = "target_log_rv"  # what the regressors learn
 REGIMES = ("Low", "Medium", "High")
 SPIKE_MULTIPLE = 2.0
+SPIKE_WINDOW_HORIZONS = 12  # the spike reference: the trailing 12 x H bars
+
+
+def spike_rule(horizon: int, spike_multiple: float = SPIKE_MULTIPLE) -> str:
+    """The spike definition in words (logged with every model)."""
+    return (f"next-{horizon}-bar realized vol > {spike_multiple:g} x the median of the {horizon}-bar "
+            f"realized vols over the trailing {SPIKE_WINDOW_HORIZONS * horizon} bars")
 
 
 def compute_targets(candles: pd.DataFrame, bar: str, horizon: int, spike_window: int | None = None,
@@ -24,9 +31,9 @@ def compute_targets(candles: pd.DataFrame, bar: str, horizon: int, spike_window:
 
     Rows only where all H future bars exist. ``target_spike`` is 1 when the next-H realized vol
     exceeds ``spike_multiple`` x the median of the H-bar realized vols observed up to t (over
-    the trailing ``spike_window`` bars, default 90 x H... capped by the data).
+    the trailing ``spike_window`` bars, default 12 x H).
     """
-    spike_window = spike_window or 12 * horizon
+    spike_window = spike_window or SPIKE_WINDOW_HORIZONS * horizon
     p = Panel.build(candles, pd.Timedelta(bar_delta(bar)), pad=max(horizon, spike_window) + horizon)
     close = p.col("close")
     r2 = np.log(close / p.shift(close, 1)) ** 2

@@ -22,6 +22,7 @@ from training.models import REGRESSORS
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")
 HORIZON = 24
+EMBARGO = 6
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
@@ -39,7 +40,7 @@ def hourly_run(tmp_path_factory, redis_url):
     env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_TRACKING_URI", "PREFECT_API_URL"}}
     env.update({"CRYPTOVOL_HOME": str(home), "REDIS_URL": redis_url, "COLUMNS": "200"})
     ingested = _run(["ingest", str(candles)], env)
-    trained = _run(["train", "--bar", "1h", "--horizon", str(HORIZON)], env)
+    trained = _run(["train", "--bar", "1h", "--horizon", str(HORIZON), "--embargo", str(EMBARGO)], env)
     report = json.loads(next((home / "reports").glob(f"evaluation_1h_h{HORIZON}_*.json")).read_text())
     return home, ingested, trained, report
 
@@ -50,13 +51,13 @@ def test_hourly_train_registers_a_champion_of_its_own_model_name(hourly_run):
     assert "version 1 of crypto-vol-forecaster-1h, champion v1" in " ".join(trained.split())
 
 
-def test_hourly_walk_forward_purges_a_day_and_scores_every_forecaster(hourly_run):
+def test_hourly_walk_forward_purges_a_day_plus_the_embargo_and_scores_every_forecaster(hourly_run):
     _, _, _, report = hourly_run
     meta = report["meta"]
-    assert (meta["bar"], meta["horizon"], meta["folds"]) == ("1h", HORIZON, 4)
+    assert (meta["bar"], meta["horizon"], meta["folds"], meta["embargo"]) == ("1h", HORIZON, 4, EMBARGO)
     for fold in meta["fold_bounds"]:
         gap = pd.Timestamp(fold["test_start"]) - pd.Timestamp(fold["train_end"])
-        assert gap == pd.Timedelta(hours=HORIZON)  # purge of H bars, no embargo by default
+        assert gap == pd.Timedelta(hours=HORIZON + EMBARGO)  # purge of H bars, then the embargo
     assert set(report["pooled"]) == {*REGRESSORS, *BASELINES}
     assert report["rows_scored"] > 2500  # 4 blocks x ~15 days x 24 h x 2 coins
     # the data *is* a GARCH(1,1): the GARCH baseline must be the best one, and no model may
@@ -77,3 +78,18 @@ def test_hourly_run_logs_out_of_fold_forecasts_to_mlflow(hourly_run):
     assert {*REGRESSORS, *BASELINES, "target_rv", "fold"} <= set(oof.columns)
     assert oof["fold"].nunique() == 4 and oof["symbol"].nunique() == 2
     assert (oof[list(REGRESSORS)] > 0).all().all()
+    local = next((home / "reports").glob(f"evaluation_1h_h{HORIZON}_*_oof.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(local), oof)  # the copy beside the report
+
+
+def test_hourly_run_logs_the_fitted_thresholds(hourly_run):
+    home, _, _, _ = hourly_run
+    settings = Settings(home=home, bar="1h", horizon=HORIZON)
+    client = mlflow.MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+    version = client.get_model_version_by_alias(settings.registered_model, "champion")
+    path = client.download_artifacts(version.run_id, "data/thresholds.json", str(home))
+    thresholds = json.loads(Path(path).read_text())
+    cuts = thresholds["regime_cut_points"]
+    assert sorted(cuts) == ["BTC", "C001"]
+    assert all(0 < low < high < 0.1 for low, high in cuts.values())  # per-bar hourly vols
+    assert "24-bar" in thresholds["spike_rule"] and thresholds["vol_scale"] > 0
