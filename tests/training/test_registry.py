@@ -16,19 +16,19 @@ from training.models import fit_regressor, predict_vol
 from training.registry import TrainingRun, champion_oof, configure, log_and_register
 
 pytestmark = pytest.mark.integration
-FEATURES = ["har_rv_d", "har_rv_w", "noise"]
+FEATURES = ["har_rv_d", "ewma_vol", "noise"]
 
 
 def synthetic_frame(rows: int = 600, seed: int = 7) -> pd.DataFrame:
-    """Next-week vol = last week's vol x lognormal noise: learnable from har_rv_w."""
+    """Next-week vol = the EWMA vol x lognormal noise: learnable from ewma_vol."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({
         "symbol": "AAA",
         "event_timestamp": pd.date_range("2022-01-01", periods=rows, freq="D", tz="UTC"),
-        "har_rv_d": rng.uniform(0.01, 0.1, rows), "har_rv_w": rng.uniform(0.01, 0.1, rows),
+        "har_rv_d": rng.uniform(0.01, 0.1, rows), "ewma_vol": rng.uniform(0.01, 0.1, rows),
         "noise": rng.normal(size=rows),
     })
-    frame["target_rv"] = frame["har_rv_w"] * np.exp(rng.normal(0, 0.1, rows))
+    frame["target_rv"] = frame["ewma_vol"] * np.exp(rng.normal(0, 0.1, rows))
     frame["target_log_rv"] = np.log(frame["target_rv"])
     return frame
 
@@ -60,7 +60,7 @@ def register_through_gate(run: TrainingRun, settings: Settings, holdout: pd.Data
         champion_q = qlike(joined["target_rv"], joined["champion"])
     decision = decide(challenger_q, best_baseline_qlike=1.0, champion_qlike=champion_q,
                       margin=0.02, has_champion=has_champion)
-    tags = {"feature_service": "vol_forecast_1d", "vol_scale": "1.0", "target_base": "har_rv_w"}
+    tags = {"feature_service": "vol_forecast_1d", "vol_scale": "1.0", "target_base": "ewma_vol"}
     return log_and_register(run, settings, tags, decision)
 
 
@@ -97,7 +97,7 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
 
     served = ChampionModel.load(settings)
     assert served.version == "3" and served.features == FEATURES and served.scale == 1.0
-    assert served.base == "har_rv_w"  # the model forecasts vol relative to last week's
+    assert served.base == "ewma_vol"  # the model forecasts vol relative to the EWMA vol
     np.testing.assert_allclose(served.predict_vol(holdout.head(3)),
                                predict_vol(better.model, holdout.head(3), FEATURES))
     assert rollback(client, name) == ("3", "1")
