@@ -60,10 +60,13 @@ def rollback(client: MlflowClient, name: str) -> tuple[str, str]:
 def list_versions(client: MlflowClient, name: str) -> list[dict]:
     """Every version, newest first, with its aliases and key metrics."""
     rows = []
+    by_version: dict[str, list[str]] = {}  # search results carry no aliases (MLflow 3): ask the model
+    for alias, version in client.get_registered_model(name).aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
     for v in client.search_model_versions(f"name = '{name}'"):
         metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
         rows.append({
-            "version": str(v.version), "aliases": ",".join(v.aliases),
+            "version": str(v.version), "aliases": ",".join(sorted(by_version.get(str(v.version), []))),
             "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).strftime("%Y-%m-%d %H:%M"),
             "family": v.tags.get("family", ""), "bar": v.tags.get("bar", ""),
             "horizon": v.tags.get("horizon", ""),

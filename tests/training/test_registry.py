@@ -9,7 +9,14 @@ import pytest
 
 from feature_repo.settings import Settings
 from serving.model import ChampionModel
-from training.aliases import CHALLENGER, CHAMPION, champion_history, promote_manually, rollback
+from training.aliases import (
+    CHALLENGER,
+    CHAMPION,
+    champion_history,
+    list_versions,
+    promote_manually,
+    rollback,
+)
 from training.gate import decide
 from training.metrics import qlike
 from training.models import fit_regressor, predict_vol
@@ -94,6 +101,9 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
     assert "manual by" in client.get_model_version(name, "2").tags["promoted"]
     assert rollback(client, name) == ("2", "3")
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "3"
+    listed = {row["version"]: row for row in list_versions(client, name)}
+    assert [listed[v]["aliases"] for v in ("3", "2", "1")] == ["challenger,champion", "", ""]
+    assert listed["2"]["gate"].startswith("KEEP CHAMPION")
 
     served = ChampionModel.load(settings)
     assert served.version == "3" and served.features == FEATURES and served.scale == 1.0
