@@ -112,7 +112,7 @@ def list_models(bar: Bar = None, home: Home = None) -> None:
     for r in rows:
         table.add_row(r["version"], r["aliases"], r["created"], r["family"], r["bar"], r["horizon"],
                       fmt(r["qlike"], ".4f"), fmt(r["gain"], ".1%"), fmt(r["holdout_qlike"], ".4f"),
-                      r["leakage"], r["gate"][:60])
+                      r["leakage"], r["gate"])
     console.print(table)
 
 
