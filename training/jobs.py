@@ -35,7 +35,7 @@ from training.registry import (
     log_and_register,
 )
 from training.report import build_report, save_report
-from training.scoring import score, scored_rows
+from training.scoring import per_symbol_metric_names, score, scored_rows
 
 log = logging.getLogger(__name__)
 MIN_COMMON_ROWS = 30  # fewer common holdout rows with the champion: not comparable
@@ -138,9 +138,7 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
             if not name.startswith("_"):
                 metrics.update({f"{task}_{name}_macro_f1": m["macro_f1"], f"{task}_{name}_brier": m["brier"],
                                 f"{task}_{name}_calibration_error": m["calibration_error"]})
-    for symbol, row in scores.per_symbol.iterrows():
-        metrics[f"qlike_{symbol}_{family}"] = float(row[family])
-        metrics[f"qlike_{symbol}_{scores.best_baseline}"] = float(row[scores.best_baseline])
+    metrics.update(per_symbol_metric_names(scores, family))
     params = {"family": family, "bar": settings.bar, "horizon": settings.horizon,
               "folds": len(folds), "embargo": settings.embargo, "test_fraction": settings.test_fraction,
               "iterations": int(np.median(evaluation.iterations[family])),

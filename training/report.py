@@ -143,6 +143,32 @@ def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     return frame.to_html(float_format=lambda v: f"{v:.{digits}g}", border=0, classes="t")
 
 
+def per_coin_comparison(scores: Scores) -> pd.DataFrame:
+    """Per coin: the best model against the best baseline, with that coin's own DM test."""
+    detail = scores.per_symbol_metrics
+    if detail is None or detail.empty:
+        return pd.DataFrame()
+    model = detail.xs(scores.best_model, level="forecaster")
+    base = detail.xs(scores.best_baseline, level="forecaster")
+    m, b = scores.best_model, scores.best_baseline
+    return pd.DataFrame({
+        "rows": model["rows"], f"QLIKE {m}": model["qlike"], f"QLIKE {b}": base["qlike"],
+        "gain": 1 - model["qlike"] / base["qlike"],
+        f"RMSE {m}": model["rmse_vol_ann"], f"RMSE {b}": base["rmse_vol_ann"],
+        f"R² {m}": model["r2_log"], f"R² {b}": base["r2_log"],
+        f"MZ slope {m}": model["mz_slope"], "DM stat": model["dm_stat"], "DM p": model["dm_pvalue"],
+    })
+
+
+def _nested(detail: pd.DataFrame | None) -> dict:
+    if detail is None:
+        return {}
+    out: dict = {}
+    for (symbol, name), row in detail.round(8).iterrows():
+        out.setdefault(symbol, {})[name] = {k: v for k, v in row.items() if pd.notna(v)}
+    return out
+
+
 def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
                  annualize: float, classification: dict | None = None,
                  importance: pd.Series | None = None, backtest: dict | None = None
@@ -158,6 +184,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "meta": meta, "gate": gate, "leakage_flags": scores.leakage_flags,
         "pooled": scores.pooled.round(8).to_dict(orient="index"),
         "per_symbol_qlike": scores.per_symbol.round(6).to_dict(orient="index"),
+        "per_symbol_metrics": _nested(scores.per_symbol_metrics),
         "per_fold_qlike": scores.per_fold.round(6).to_dict(orient="index"),
         "dm_vs_best_baseline": scores.dm, "error_by_regime": regime, "forecast_vs_realized": series,
         "best_model": scores.best_model, "best_baseline": scores.best_baseline, "gain": scores.gain,
@@ -203,6 +230,10 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 {shap_html}
 <h2>QLIKE per fold</h2>{_table(scores.per_fold)}
 <h2>QLIKE per coin</h2>{_table(scores.per_symbol)}
+<h2>Per coin: {scores.best_model} vs {scores.best_baseline}</h2>
+<p class="note">Each coin's own metrics; DM on its QLIKE loss series (HAC). The full table of
+every metric, coin and forecaster is in the JSON (<code>per_symbol_metrics</code>).</p>
+{_table(per_coin_comparison(scores), digits=3)}
 </body></html>"""
     return page, figures
 

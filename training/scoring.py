@@ -3,6 +3,7 @@ baseline, and the leakage audit. Pure functions on the OOF table."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ class Scores:
     rows_scored: int
     rows_total: int
     leakage_flags: list[str] = field(default_factory=list)
+    per_symbol_metrics: pd.DataFrame | None = None  # (symbol, forecaster) x metric, with DM vs baseline
 
     @property
     def leakage_suspected(self) -> bool:
@@ -62,6 +64,48 @@ def panel_dm(oof: pd.DataFrame, a: str, b: str, horizon: int) -> dict[str, float
     return diebold_mariano(by_time.to_numpy(), np.zeros(len(by_time)), horizon)
 
 
+MIN_ROWS_PER_SYMBOL = 10  # fewer test rows for a coin: no per-coin regression or test
+
+
+def symbol_metrics(data: pd.DataFrame, forecasters: list[str], models: list[str], baseline: str,
+                   horizon: int, annualize: float) -> pd.DataFrame:
+    """Every metric per coin and forecaster, plus each model's Diebold-Mariano test against the
+    best baseline on that coin's own loss series (HAC, H-1 lags)."""
+    rows = []
+    for symbol, g in data.groupby("symbol"):
+        g = g.sort_values("event_timestamp")
+        if len(g) < MIN_ROWS_PER_SYMBOL:
+            continue
+        base_losses = qlike_losses(g["target_rv"], g[baseline])
+        for name in forecasters:
+            row = {"symbol": symbol, "forecaster": name, "rows": len(g),
+                   **vol_metrics(g["target_rv"], g[name], annualize),
+                   **mincer_zarnowitz(g["target_rv"], g[name])}
+            if name in models:
+                dm = diebold_mariano(qlike_losses(g["target_rv"], g[name]), base_losses, horizon)
+                row.update(dm_stat=dm["dm_stat"], dm_pvalue=dm["dm_pvalue"])
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["symbol", "forecaster"])
+
+
+LOGGED_PER_SYMBOL = ("qlike", "mse_var", "rmse_vol_ann", "mae_vol_ann", "r2_log", "mz_slope", "mz_r2",
+                     "dm_pvalue")
+
+
+def per_symbol_metric_names(scores: Scores, family: str) -> dict[str, float]:
+    """Flat ``<metric>_<symbol>_<forecaster>`` metrics of the family and the best baseline (MLflow)."""
+    out = {}
+    if scores.per_symbol_metrics is None:
+        return out
+    for (symbol, name), row in scores.per_symbol_metrics.iterrows():
+        if name not in (family, scores.best_baseline):
+            continue
+        safe = re.sub(r"[^\w.\-/ ]", "_", str(symbol))
+        out.update({f"{metric}_{safe}_{name}": float(row[metric]) for metric in LOGGED_PER_SYMBOL
+                    if metric in row and pd.notna(row[metric])})
+    return out
+
+
 def score(oof: pd.DataFrame, horizon: int, annualize: float) -> Scores:
     forecasters = [*REGRESSORS, *BASELINES]
     mask = scored_rows(oof, [*forecasters, "stale"])
@@ -91,6 +135,7 @@ def score(oof: pd.DataFrame, horizon: int, annualize: float) -> Scores:
     if persistence_gain > MAX_PERSISTENCE_GAIN:
         flags.append(f"persistence beats a stale long-window vol by {persistence_gain:.0%} QLIKE "
                      f"(> {MAX_PERSISTENCE_GAIN:.0%}): the target may overlap the recent returns")
+    detail = symbol_metrics(data, forecasters, list(REGRESSORS), best_baseline, horizon, annualize)
     return Scores(pooled=pooled, per_symbol=per_symbol, per_fold=per_fold, best_model=best_model,
                   best_baseline=best_baseline, gain=float(gain), dm=dm, rows_scored=int(mask.sum()),
-                  rows_total=len(oof), leakage_flags=flags)
+                  rows_total=len(oof), leakage_flags=flags, per_symbol_metrics=detail)

@@ -46,3 +46,23 @@ def test_rows_missing_a_forecast_leave_the_common_sample():
     data = oof(0.38, 0.45)
     data.loc[:9, "garch"] = np.nan
     assert score(data, horizon=1, annualize=1.0).rows_scored == 390
+
+
+def test_per_coin_metrics_match_each_coins_own_computation():
+    from training.metrics import diebold_mariano, qlike_losses, rmse
+    from training.scoring import per_symbol_metric_names
+
+    data = oof(0.38, 0.45, seed=3)
+    s = score(data, horizon=2, annualize=10.0)
+    aaa = data[data["symbol"] == "AAA"]
+    row = s.per_symbol_metrics.loc[("AAA", "lightgbm")]
+    assert row["rows"] == 200
+    assert row["qlike"] == pytest.approx(qlike(aaa["target_rv"], aaa["lightgbm"]))
+    assert row["rmse_vol_ann"] == pytest.approx(10.0 * rmse(aaa["target_rv"], aaa["lightgbm"]))
+    dm = diebold_mariano(qlike_losses(aaa["target_rv"], aaa["lightgbm"]),
+                         qlike_losses(aaa["target_rv"], aaa["har"]), horizon=2)
+    assert row["dm_stat"] == pytest.approx(dm["dm_stat"])
+    assert np.isnan(s.per_symbol_metrics.loc[("AAA", "har"), "dm_stat"])  # baselines get no test
+    logged = per_symbol_metric_names(s, "lightgbm")
+    assert logged["qlike_AAA_lightgbm"] == pytest.approx(row["qlike"])
+    assert "qlike_BBB_har" in logged and not any(k.endswith("_garch") for k in logged)
