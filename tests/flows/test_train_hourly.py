@@ -67,11 +67,16 @@ def test_hourly_walk_forward_purges_a_day_plus_the_embargo_and_scores_every_fore
     assert sorted(report["per_symbol_qlike"]) == ["BTC", "C001"]
 
 
+def _champion(home: Path):
+    """The MLflow client of the run's home and its champion version."""
+    settings = Settings(home=home, bar="1h", horizon=HORIZON, mlflow_tracking_uri=None)
+    client = mlflow.MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+    return client, client.get_model_version_by_alias(settings.registered_model, "champion")
+
+
 def test_hourly_run_logs_out_of_fold_forecasts_to_mlflow(hourly_run):
     home, _, _, _ = hourly_run
-    settings = Settings(home=home, bar="1h", horizon=HORIZON)
-    client = mlflow.MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
-    version = client.get_model_version_by_alias(settings.registered_model, "champion")
+    client, version = _champion(home)
     assert version.tags["feature_service"] == "vol_forecast_1h"
     path = client.download_artifacts(version.run_id, "data/oof_predictions.parquet", str(home))
     oof = pd.read_parquet(path)
@@ -84,9 +89,7 @@ def test_hourly_run_logs_out_of_fold_forecasts_to_mlflow(hourly_run):
 
 def test_hourly_run_logs_the_fitted_thresholds(hourly_run):
     home, _, _, _ = hourly_run
-    settings = Settings(home=home, bar="1h", horizon=HORIZON)
-    client = mlflow.MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
-    version = client.get_model_version_by_alias(settings.registered_model, "champion")
+    client, version = _champion(home)
     path = client.download_artifacts(version.run_id, "data/thresholds.json", str(home))
     thresholds = json.loads(Path(path).read_text())
     cuts = thresholds["regime_cut_points"]
