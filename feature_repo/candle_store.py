@@ -2,6 +2,10 @@
 
 Rows are upserted by (symbol, ts) within a bar size, so ingesting the same file twice changes
 nothing; quarantined rows are kept beside them with their reason and origin file.
+
+Writers take the store's inter-process lock, re-read the files under it and replace them
+atomically (``cryptovol.files``): two ingests at once both land, a killed one leaves the
+previous complete store, and a file is rewritten only when its content changes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cryptovol import files
 from feature_repo.loaders.candles import CANDLE_COLUMNS, TS_DTYPE
 
 KEY = ["symbol", "ts"]
@@ -37,7 +42,12 @@ def read_candles(home: Path, bar: str) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in CANDLE_COLUMNS}).astype(
             {"symbol": "object", "ts": TS_DTYPE, "source": "object"})
-    return pd.read_parquet(path)
+    return files.read_parquet(path)
+
+
+def read_quarantine(home: Path, bar: str) -> pd.DataFrame:
+    path = quarantine_path(home, bar)
+    return files.read_parquet(path) if path.exists() else pd.DataFrame()
 
 
 def upsert_frames(existing: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, UpsertResult]:
@@ -56,31 +66,44 @@ def upsert_frames(existing: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFra
                                 unchanged=int(same.sum()), total=len(merged))
 
 
-def upsert(home: Path, bar: str, new: pd.DataFrame) -> UpsertResult:
-    """Merge ``new`` candles into the store for ``bar``; rewrites the file only if it changes."""
-    merged, result = upsert_frames(read_candles(home, bar), new)
-    if result.inserted or result.updated:
-        path = candles_path(home, bar)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        merged.to_parquet(tmp, index=False)
-        tmp.replace(path)
+def merge_quarantine(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Stored plus new quarantined rows, one per (origin, symbol, ts, reason). Pure."""
+    frames = [f for f in (existing, new.astype({"ts": TS_DTYPE}) if len(new) else new) if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).drop_duplicates(
+        ["origin", "symbol", "ts", "reason"], keep="last").reset_index(drop=True)
+
+
+def store(home: Path, bar: str, new: pd.DataFrame, quarantine: pd.DataFrame | None = None
+          ) -> UpsertResult:
+    """Upsert ``new`` candles and add ``quarantine`` rows; returns what changed in the candles.
+
+    A load that changes nothing takes no lock and writes nothing (so it also works on a
+    read-only home). Otherwise both files are re-read under the store's lock and each is
+    replaced atomically if its content changes.
+    """
+    quarantine = quarantine if quarantine is not None else pd.DataFrame()
+    _, result = upsert_frames(read_candles(home, bar), new)
+    stored_q = read_quarantine(home, bar)
+    if not (result.inserted or result.updated) and \
+            len(merge_quarantine(stored_q, quarantine)) == len(stored_q):
+        return result
+    path = candles_path(home, bar)
+    with files.store_lock(path):
+        merged, result = upsert_frames(read_candles(home, bar), new)
+        if result.inserted or result.updated:
+            files.write_parquet(merged, path)
+        stored_q = read_quarantine(home, bar)
+        combined = merge_quarantine(stored_q, quarantine)
+        if len(combined) != len(stored_q):
+            files.write_parquet(combined, quarantine_path(home, bar))
     return result
 
 
-def save_quarantine(home: Path, bar: str, quarantine: pd.DataFrame) -> int:
-    """Add quarantined rows (deduplicated by origin, symbol, ts, reason); returns the total."""
-    path = quarantine_path(home, bar)
-    frames = [pd.read_parquet(path)] if path.exists() else []
-    if len(quarantine):
-        frames.append(quarantine.astype({"ts": TS_DTYPE}))
-    if not frames:
-        return 0
-    merged = pd.concat(frames, ignore_index=True).drop_duplicates(
-        ["origin", "symbol", "ts", "reason"], keep="last")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    merged.to_parquet(path, index=False)
-    return len(merged)
+def upsert(home: Path, bar: str, new: pd.DataFrame) -> UpsertResult:
+    """Merge ``new`` candles into the store for ``bar``; rewrites the file only if it changes."""
+    return store(home, bar, new)
 
 
 def coverage(candles: pd.DataFrame, quarantine: pd.DataFrame, bar: pd.Timedelta) -> pd.DataFrame:

@@ -5,8 +5,8 @@ Built by the same functions the platform uses, from the same settings (``CRYPTOV
 ``eval "$(cryptovol env)"`` first. Everything else in this folder is in ``.feastignore``.
 """
 
+from cryptovol.settings import Settings
 from feature_repo.objects.entities import symbol
-from feature_repo.settings import Settings
 from feature_repo.store import feast_objects
 
 _objects = feast_objects(Settings())

@@ -8,15 +8,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
+from cryptovol import files
+from cryptovol.bars import infer_bar
+from cryptovol.settings import Settings
 from feature_repo import candle_store
 from feature_repo import store as feast_store
-from feature_repo.bars import infer_bar
 from feature_repo.loaders.candles import LoadReport
 from feature_repo.loaders.reader import read_paths
 from feature_repo.loaders.resample import resample
-from feature_repo.settings import Settings
+from feature_repo.transforms.config import config_for
 from feature_repo.transforms.features import compute_features
 from feature_repo.transforms.targets import compute_targets
 
@@ -49,16 +49,18 @@ class FeaturesResult:
 def ingest(settings: Settings, paths: list[str], fmt: str | None = None,
            symbol: str | None = None, bar: str | None = None, progress=None) -> IngestResult:
     """Read candle files into the candle store (upsert), resampled to ``bar`` if it is coarser."""
-    settings.ensure_dirs()
     candles, report, _ = read_paths(paths, fmt, symbol, progress)
     native = report.bar or infer_bar(candles["ts"], candles["symbol"])
     target = bar or native
     resampled = None
     if target != native:
         candles, resampled = resample(candles, native, target)
-    stored = candle_store.upsert(settings.home, target, candles)
-    candle_store.save_quarantine(settings.home, target, report.quarantine)
-    saved = save_load_report(settings, report, stored, resampled, target)
+    stored = candle_store.store(settings.home, target, candles, report.quarantine)
+    try:
+        saved = save_load_report(settings, report, stored, resampled, target)
+    except OSError as exc:  # e.g. a read-only home: the store needed no change, say so
+        saved = None
+        report.notes.append(f"load report not saved: {files.describe_os_error(exc)}")
     totals = report.totals()
     log.info("ingest: read %d, kept %d, quarantined %d -> %s bars: %d new, %d updated, %d unchanged",
              totals["read"], totals["kept"], totals["quarantined"], target, stored.inserted,
@@ -76,8 +78,7 @@ def save_load_report(settings: Settings, report: LoadReport, stored, resampled, 
         "gaps": json.loads(report.gaps.to_json(orient="records", date_format="iso")),
         "notes": report.notes, "stored": asdict(stored), "resampled": resampled,
     }
-    path.write_text(json.dumps(body, indent=2))
-    return path
+    return files.write_json(path, body)
 
 
 def seed_demo(settings: Settings) -> IngestResult | None:
@@ -93,10 +94,10 @@ def build_features(settings: Settings) -> FeaturesResult:
     if candles.empty:
         raise LookupError(f"no {settings.bar} candles in {settings.home / 'candles'}: "
                           f"run `cryptovol ingest PATH --bar {settings.bar}` first")
-    features = compute_features(candles, settings.feature_config)
+    features = compute_features(candles, config_for(settings))
     targets = compute_targets(candles, settings.bar, settings.horizon)
-    features.to_parquet(settings.features_path, index=False)
-    targets.to_parquet(settings.targets_path, index=False)
+    files.write_parquet(features, settings.features_path)
+    files.write_parquet(targets, settings.targets_path)
     log.info("features: %d rows, targets: %d rows -> %s", len(features), len(targets),
              settings.features_path.parent)
     return FeaturesResult(
@@ -112,6 +113,6 @@ def apply_and_materialize(settings: Settings, redis_url: str) -> dict[str, datet
     store = feast_store.open_store(settings, redis_url)
     feast_store.apply(store, settings)
     latest = feast_store.materialize_latest(store, settings.bar,
-                                             pd.read_parquet(settings.features_path))
+                                             files.read_parquet(settings.features_path))
     log.info("materialized %d symbols into the online store", len(latest))
     return latest

@@ -16,11 +16,11 @@ import pandas as pd
 import yaml
 from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource, RepoConfig
 
+from cryptovol.settings import FEATURE_REPO_DIR, Settings, redis_connection_string
 from feature_repo.objects.data_sources import volatility_source
 from feature_repo.objects.entities import symbol
 from feature_repo.objects.feature_services import forecast_service, service_name
 from feature_repo.objects.feature_views import view_name, volatility_view
-from feature_repo.settings import FEATURE_REPO_DIR, Settings, redis_connection_string
 
 log = logging.getLogger(__name__)
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from feature_repo.settings import REPO_ROOT
+from cryptovol.settings import REPO_ROOT
 from flows.cli_data import data_app, ingest
 from flows.cli_models import models_app, train, training_table
+from flows.console import console, err, print_error
+from flows.console import fail as _fail
 
 app = typer.Typer(help="cryptovol: crypto volatility forecasting, from candles to a served model.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
 
 app.command()(ingest)
 app.add_typer(data_app, name="data")
@@ -28,11 +30,6 @@ Bar = Annotated[str | None, typer.Option(help="Bar size to model, e.g. 1d or 1h 
 Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
 Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -46,14 +43,12 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
 
     settings = bootstrap(home=home, bar=bar, horizon=horizon)
     configure_logging(verbose)
-    from feature_repo.redis_runtime import RedisUnavailable, online_redis
-    from flows.pipeline import pipeline_flow
+    from flows.runtime import flow_services
 
-    try:
-        with online_redis(settings) as redis_url:
-            summary = pipeline_flow(settings, redis_url)
-    except (RedisUnavailable, LookupError) as exc:
-        raise _fail(str(exc)) from None
+    with flow_services(settings) as redis_url:
+        from flows.pipeline import pipeline_flow
+
+        summary = pipeline_flow(settings, redis_url)
     t = summary.training
     console.print(training_table(t))
     table = Table(title="cryptovol pipeline", show_header=False)
@@ -62,12 +57,16 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
         ("features", f"{t.feature_rows:,} rows; {t.online_symbols} symbols online"),
         ("model", f"{t.model_name} v{t.model_version} (champion: v{t.champion_version})"),
         ("evaluation", t.report),
-        ("drift", f"{summary.drift_share:.0%} of features drifted"),
-        ("drift report", summary.drift_report),
     ]
+    if summary.drift_report is not None:
+        rows += [("drift", f"{summary.drift_share:.0%} of features drifted"),
+                 ("drift report", summary.drift_report)]
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+    for note in summary.notes:
+        err.print("[bold yellow]note:[/] ", end="")
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -77,12 +76,13 @@ def drift(home: Home = None, verbose: Verbose = False) -> None:
 
     settings = bootstrap(home=home)
     configure_logging(verbose)
-    from flows.pipeline import drift_flow
+    from cryptovol.prefect_api import prefect_api
 
-    try:
+    with prefect_api(settings.prefect_api_url, settings.home / "prefect",
+                     settings.prefect_startup_timeout):
+        from flows.pipeline import drift_flow
+
         summary = drift_flow(settings)
-    except LookupError as exc:
-        raise _fail(str(exc)) from None
     console.print(f"{summary.drifted_columns} features drifted (share {summary.share:.0%}); "
                   f"report: {summary.html}")
 
@@ -105,7 +105,7 @@ def serve(
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
-    from feature_repo.redis_runtime import RedisUnavailable, online_redis
+    from cryptovol.redis_runtime import RedisUnavailable, online_redis
     from training.registry import champion_version, configure
 
     if champion_version(configure(settings), settings.registered_model) is None:
@@ -148,7 +148,7 @@ def predict(
 @app.command()
 def env(home: Home = None) -> None:
     """Print the shell exports the stock `feast` CLI needs: eval "$(cryptovol env)"."""
-    from feature_repo.redis_runtime import running_platform_redis
+    from cryptovol.redis_runtime import running_platform_redis
     from feature_repo.store import feast_variables
     from flows.runtime import bootstrap
 
@@ -160,5 +160,54 @@ def env(home: Home = None) -> None:
         print(f"export {key}='{value}'")
 
 
+# Commands that run long work get a supervisor: a signal stops them within seconds.
+SUPERVISED = {"pipeline", "train", "ingest", "drift"}
+
+
+def _verbose(argv: list[str]) -> bool:
+    return "--verbose" in argv or "-v" in argv or os.environ.get("CRYPTOVOL_VERBOSE", "") == "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run a command; a user error is one line, a traceback only with --verbose."""
+    import click
+
+    from cryptovol.errors import describe
+    from cryptovol.processes import SUPERVISED_ENV, supervise
+
+    argv = sys.argv[1:] if argv is None else argv
+    if set(argv) & SUPERVISED and not os.environ.get(SUPERVISED_ENV):
+        sys.exit(supervise(argv))
+    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM unwinds like Ctrl-C: servers stopped
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        print_error("interrupted; files already stored are complete (every write is atomic)"
+                    if interrupted else "aborted")
+        sys.exit(130 if interrupted else 1)
+    except click.exceptions.ClickException as exc:  # usage errors: click's own message
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        message = describe(exc)
+        if _verbose(argv):
+            traceback.print_exc()
+        if message is None:
+            message = (f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                       " (a bug: run again with --verbose for the traceback and report it)")
+        if type(exc).__name__ == "TerminationSignal":
+            message = "stopped by SIGTERM; files already stored are complete (every write is atomic)"
+        print_error(message)
+        sys.exit(143 if type(exc).__name__ == "TerminationSignal" else 1)
+    sys.exit(code or 0)
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
+from flows.console import console, err, fail
+
 data_app = typer.Typer(help="Inspect the candle store.", no_args_is_help=True)
 
 Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
@@ -88,8 +87,7 @@ def ingest(
     try:
         result = run_ingest(settings, paths, fmt, symbol, bar, progress)
     except (CandleError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
+        raise fail(str(exc)) from None
     print_load_report(result)
 
 
@@ -101,15 +99,14 @@ def report(
     """Coverage of the candle store per symbol: range, bars, gaps, quarantined rows."""
     import pandas as pd
 
+    from cryptovol.bars import bar_delta
     from feature_repo import candle_store
-    from feature_repo.bars import bar_delta
     from flows.runtime import bootstrap
 
     settings = bootstrap(home=home, bar=bar)
     candles = candle_store.read_candles(settings.home, bar)
     if candles.empty:
-        err.print(f"[bold red]error:[/] no {bar} candles in {settings.home / 'candles'}")
-        raise typer.Exit(code=1)
+        raise fail(f"no {bar} candles in {settings.home / 'candles'}: run `cryptovol ingest PATH` first")
     qpath = candle_store.quarantine_path(settings.home, bar)
     quarantine = pd.read_parquet(qpath) if qpath.exists() else pd.DataFrame()
     table = Table(title=f"candle store: {bar} bars in {settings.home / 'candles'}")

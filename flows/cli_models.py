@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
+from flows.console import console, err, fail, print_error
+
 models_app = typer.Typer(help="List, promote and roll back model versions.", no_args_is_help=True)
 
 Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
@@ -64,20 +63,22 @@ def train(
                          tune_trials=tune_trials, promotion_margin=margin)
     configure_logging()
     from feature_repo import candle_store
-    from feature_repo.redis_runtime import RedisUnavailable, online_redis
-    from flows.pipeline import training_pipeline_flow
+    from flows.runtime import flow_services
 
     if candle_store.read_candles(settings.home, settings.bar).empty:  # fail before any flow starts
-        err.print(f"[bold red]error:[/] no {settings.bar} candles in {settings.home / 'candles'}: "
-                  f"run `cryptovol ingest PATH --bar {settings.bar}` first")
-        raise typer.Exit(code=1)
-    try:
-        with online_redis(settings) as redis_url:
+        raise fail(f"no {settings.bar} candles in {settings.home / 'candles'}: "
+                   f"run `cryptovol ingest PATH --bar {settings.bar}` first")
+    with flow_services(settings) as redis_url:
+        from flows.pipeline import no_champion_note, training_pipeline_flow
+
+        try:
             summary = training_pipeline_flow(settings, redis_url)
-    except (RedisUnavailable, LookupError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     console.print(training_table(summary))
+    if summary.champion_version is None:
+        err.print("[bold yellow]note:[/] ", end="")
+        err.print(no_champion_note(summary), markup=False, highlight=False, soft_wrap=True)
     console.print(f"report: {summary.report}")
 
 
@@ -128,7 +129,7 @@ def promote(version: Annotated[str, typer.Argument(help="Version to make the cha
     try:
         promote_manually(client, name, version)
     except MlflowException as exc:
-        err.print(f"[bold red]error:[/] {name} has no version {version} ({exc.message})")
+        print_error(f"{name} has no version {version} ({exc.message})")
         raise typer.Exit(code=1) from None
     console.print(f"{name} v{version} is now @champion (manual promotion recorded)")
 
@@ -142,6 +143,5 @@ def rollback_cmd(bar: Bar = None, home: Home = None) -> None:
     try:
         current, previous = rollback(client, name)
     except LookupError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
+        raise fail(str(exc)) from None
     console.print(f"{name}: @champion moved back from v{current} to v{previous}")

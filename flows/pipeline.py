@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from prefect import flow
 
+from cryptovol.settings import Settings
 from feature_repo import jobs as feature_jobs
-from feature_repo.settings import Settings
 from monitoring import jobs as monitoring_jobs
 from training import jobs as training_jobs
 from training.registry import champion_reference
@@ -82,14 +82,31 @@ def training_pipeline_flow(settings: Settings, redis_url: str) -> TrainingSummar
 @dataclass(frozen=True)
 class PipelineSummary:
     training: TrainingSummary
-    drift_share: float
-    drift_report: str
+    drift_share: float | None
+    drift_report: str | None
+    notes: tuple[str, ...] = ()
+
+
+def no_champion_note(t: TrainingSummary) -> str:
+    """Why nothing is served yet after a training run, and what the user can do. Pure."""
+    why = "; ".join(t.leakage_flags) or t.gate
+    return (f"no @champion: {t.model_name} v{t.model_version} stays @challenger ({why}). "
+            f"Read the report {t.report}; if you trust the model, promote it by hand: "
+            f"`cryptovol models promote {t.model_version}`. The drift check needs a champion "
+            "and was skipped.")
 
 
 @flow(name="pipeline")
 def pipeline_flow(settings: Settings, redis_url: str) -> PipelineSummary:
-    """(Seed the demo) → features → Feast apply + materialize → train + register → drift report."""
+    """(Seed the demo) → features → Feast apply + materialize → train + register → drift report.
+
+    When the gate holds the first model back (e.g. the leakage audit flags it) there is no
+    champion to judge drift against: the drift stage is skipped with a note saying what to do.
+    """
     seed_demo_flow(settings)
     trained = training_pipeline_flow(settings, redis_url)
+    if trained.champion_version is None:
+        return PipelineSummary(training=trained, drift_share=None, drift_report=None,
+                               notes=(no_champion_note(trained),))
     drift = drift_flow(settings)
     return PipelineSummary(training=trained, drift_share=drift.share, drift_report=str(drift.html))

@@ -12,11 +12,13 @@ import os
 import signal
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.logging import RichHandler
 
-from feature_repo.settings import Settings
+from cryptovol.processes import die_with_parent
+from cryptovol.settings import Settings
 
 NOISY_LOGGERS = ("feast", "alembic", "mlflow", "urllib3", "httpx", "numexpr")
 
@@ -29,6 +31,9 @@ def bootstrap(**overrides) -> Settings:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "feature_repo,training,monitoring")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+    # for a flow started outside flow_services(): Prefect's own temporary server, given time
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                          str(int(settings.prefect_startup_timeout)))
     os.environ.setdefault("BENTOML_HOME", str(settings.home / "bentoml"))
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
@@ -40,6 +45,22 @@ def bootstrap(**overrides) -> Settings:
     return settings
 
 
+@contextlib.contextmanager
+def flow_services(settings: Settings) -> Iterator[str]:
+    """The services a flow run needs, for the block: a Prefect API and the online Redis.
+
+    Yields the Redis URL. Both are the configured ones (``PREFECT_API_URL``, ``REDIS_URL``) or
+    embedded servers that stop when the block ends — or, if this process is killed, by the
+    kernel (``cryptovol.processes.die_with_parent``).
+    """
+    from cryptovol.prefect_api import prefect_api
+    from cryptovol.redis_runtime import online_redis
+
+    with prefect_api(settings.prefect_api_url, settings.home / "prefect",
+                     settings.prefect_startup_timeout), online_redis(settings) as redis_url:
+        yield redis_url
+
+
 def configure_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
@@ -49,13 +70,14 @@ def configure_logging(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace: float = 30.0) -> int:
+def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace: float = 10.0) -> int:
     """Run a server in its own process group until it exits, Ctrl-C or SIGTERM.
 
     On interruption the whole group (the server and its workers) gets SIGTERM, then SIGKILL
     after ``grace`` seconds, so no worker outlives the command.
     """
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True,
+                            preexec_fn=die_with_parent())
 
     def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C
         raise KeyboardInterrupt

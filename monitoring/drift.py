@@ -9,6 +9,8 @@ import pandas as pd
 from evidently import Report
 from evidently.presets import DataDriftPreset
 
+from cryptovol import files
+
 
 @dataclass(frozen=True)
 class DriftSummary:
@@ -52,8 +54,7 @@ def summarize(result: dict) -> DriftSummary:
 
 
 def save(snapshot, summary: DriftSummary, out_dir: Path, stem: str) -> DriftSummary:
-    out_dir.mkdir(parents=True, exist_ok=True)
     html, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"
-    snapshot.save_html(str(html))
-    snapshot.save_json(str(json_path))
+    files.atomic_write(html, lambda tmp: snapshot.save_html(str(tmp)))
+    files.atomic_write(json_path, lambda tmp: snapshot.save_json(str(tmp)))
     return DriftSummary(summary.drifted_columns, summary.share, summary.columns, html, json_path)

@@ -6,7 +6,8 @@ import logging
 
 import pandas as pd
 
-from feature_repo.settings import Settings
+from cryptovol import files
+from cryptovol.settings import Settings
 from monitoring.drift import DriftSummary, recent_window, run_drift, save
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ def check_drift(settings: Settings, reference: pd.DataFrame, label: str) -> Drif
     ``reference`` is the training-window feature frame of the model in production (the flow
     fetches it from the registry); ``label`` names the report files.
     """
-    current = recent_window(pd.read_parquet(settings.features_path), settings.drift_window_days)
+    current = recent_window(files.read_parquet(settings.features_path), settings.drift_window_days)
     trained_on = [c for c in reference.columns if c not in ("symbol", "event_timestamp")]
     columns = [c for c in trained_on if c in current.columns]
     if missing := sorted(set(trained_on) - set(columns)):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from feature_repo.bars import bars_per_year
-from feature_repo.settings import Settings
+from cryptovol.bars import bars_per_year
+from cryptovol.settings import Settings
 
 CHAMPION = "champion"
 

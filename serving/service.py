@@ -18,7 +18,7 @@ import bentoml
 import numpy as np
 from pydantic import Field
 
-from feature_repo.settings import Settings
+from cryptovol.settings import Settings
 from feature_repo.store import online_features, open_store
 from serving.model import ChampionModel
 

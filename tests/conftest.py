@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cryptovol.redis_runtime import RedisServer
+from cryptovol.settings import DEMO_DATA, Settings
 from feature_repo.loaders.reader import read_file
-from feature_repo.redis_runtime import RedisServer
-from feature_repo.settings import DEMO_DATA, Settings
 
 DATA = Path(__file__).parent / "data"
 

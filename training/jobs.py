@@ -13,9 +13,11 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from cryptovol import files
+from cryptovol.settings import REPO_ROOT, Settings
 from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
-from feature_repo.settings import REPO_ROOT, Settings
+from feature_repo.transforms.config import config_for, feature_names
 from feature_repo.transforms.targets import spike_rule
 from training.backtest import backtest
 from training.classify import classification_scores, regime_thresholds
@@ -90,14 +92,14 @@ def fitted_thresholds(frame: pd.DataFrame, horizon: int, scale: float) -> dict:
 
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     store = feast_store.open_store(settings, redis_url)
-    features = settings.feature_names
-    frame = training_frame(store, settings.bar, features, pd.read_parquet(settings.targets_path))
-    returns = pd.read_parquet(settings.features_path, columns=["symbol", "event_timestamp", "log_return"])
+    features = feature_names(settings)
+    frame = training_frame(store, settings.bar, features, files.read_parquet(settings.targets_path))
+    returns = files.read_parquet(settings.features_path, columns=["symbol", "event_timestamp", "log_return"])
     folds = walk_forward(frame["event_timestamp"], settings.bar_delta, settings.horizon,
                          folds=settings.folds, test_fraction=settings.test_fraction,
                          embargo=settings.embargo)
     evaluation = walk_forward_evaluation(frame, returns, features, folds, pd.Timedelta(settings.bar_delta),
-                                         settings.horizon, stale_window=settings.feature_config.long,
+                                         settings.horizon, stale_window=config_for(settings).long,
                                          tune_trials=settings.tune_trials)
     scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
     classification = classification_scores(evaluation.oof)
@@ -168,7 +170,7 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)
     oof_path = settings.reports_dir / f"{stem}_oof.parquet"  # to recompute any metric independently
-    evaluation.oof.to_parquet(oof_path, index=False)
+    files.write_parquet(evaluation.oof, oof_path)
     run = TrainingRun(model=model, family=family, features=features,
                       reference=frame[["symbol", "event_timestamp", *features]], oof=evaluation.oof,
                       metrics=metrics, params=params, report=figures, report_html=report_html,

@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from feature_repo.settings import Settings
+from cryptovol.settings import Settings
 from training.aliases import CHALLENGER, CHAMPION, crown, version_by_alias
 from training.gate import GateDecision
 

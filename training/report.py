@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from cryptovol import files  # noqa: E402
 from training.classify import reliability  # noqa: E402
 from training.evaluate import BASELINES  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
@@ -239,8 +240,7 @@ every metric, coin and forecaster is in the JSON (<code>per_symbol_metrics</code
 
 
 def save_report(out_dir: Path, stem: str, page: str, figures: dict) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     html_path, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"
-    html_path.write_text(page)
-    json_path.write_text(json.dumps(figures, indent=1, default=str))
+    files.write_text(html_path, page)
+    files.write_text(json_path, json.dumps(figures, indent=1, default=str))
     return html_path, json_path

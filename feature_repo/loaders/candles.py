@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cryptovol.errors import UserError
+
 PRICE_COLUMNS = ["open", "high", "low", "close"]
 OPTIONAL_COLUMNS = ["volume", "quote_volume", "market_cap"]
 CANDLE_COLUMNS = ["symbol", "ts", *PRICE_COLUMNS, *OPTIONAL_COLUMNS, "source"]
@@ -40,7 +42,7 @@ BAD_PRINT_MIN_LOG = 0.5
 BAD_PRINT_SCALES = 20.0
 
 
-class CandleError(ValueError):
+class CandleError(UserError, ValueError):
     """Input that cannot be read as candles; the message names the file, field and reason."""
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from feature_repo.bars import bar_delta, infer_bar
+from cryptovol.bars import bar_delta, infer_bar
 from feature_repo.loaders.candles import CandleError, LoadReport, finalize
 from feature_repo.loaders.common import base_symbol, epoch_to_utc, numeric, units_note
 

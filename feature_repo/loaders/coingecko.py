@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from feature_repo.bars import bar_delta, infer_bar
+from cryptovol.bars import bar_delta, infer_bar
 from feature_repo.loaders.candles import CandleError, LoadReport, finalize, positive_or_missing
 from feature_repo.loaders.common import numeric
 

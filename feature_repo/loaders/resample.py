@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from feature_repo.bars import bar_delta
+from cryptovol.bars import bar_delta
 
 
 def resample(candles: pd.DataFrame, from_bar: str, to_bar: str, min_coverage: float = 0.9

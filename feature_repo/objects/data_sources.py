@@ -3,7 +3,7 @@
 from feast import FileSource
 from feast.data_format import ParquetFormat
 
-from feature_repo.settings import Settings
+from cryptovol.settings import Settings
 
 
 def volatility_source(settings: Settings) -> FileSource:

@@ -3,9 +3,9 @@
 from feast import FeatureView, Field, FileSource
 from feast.types import Float64
 
+from cryptovol.settings import Settings
 from feature_repo.objects.entities import symbol
-from feature_repo.settings import Settings
-from feature_repo.transforms.config import catalog
+from feature_repo.transforms.config import catalog, config_for
 
 # A training row at t joins the feature row stamped t; the TTL only bounds how stale a
 # joined row may be when a bar is missing.
@@ -22,7 +22,7 @@ def volatility_view(settings: Settings, source: FileSource) -> FeatureView:
         entities=[symbol],
         ttl=settings.bar_delta * TTL_BARS,
         schema=[Field(name=name, dtype=Float64, description=text)
-                for name, text in catalog(settings.feature_config).items()],
+                for name, text in catalog(config_for(settings)).items()],
         source=source,
         online=True,
         description="Per-coin volatility and liquidity features; per-bar units.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from feature_repo.bars import bars_per_day
+from cryptovol.bars import bars_per_day
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,13 @@ def catalog(c: FeatureConfig) -> dict[str, str]:
     if c.garch:
         out["garch_vol"] = "GARCH(1,1) one-bar-ahead conditional vol, refitted on expanding windows."
     return out
+
+
+def config_for(settings) -> FeatureConfig:
+    """The feature configuration a :class:`~cryptovol.settings.Settings` asks for."""
+    return FeatureConfig.for_bar(settings.bar, garch=settings.garch)
+
+
+def feature_names(settings) -> list[str]:
+    """The names of the features built for ``settings``, in table order."""
+    return list(catalog(config_for(settings)))

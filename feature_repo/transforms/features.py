@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from feature_repo.bars import bar_delta
+from cryptovol.bars import bar_delta
 from feature_repo.transforms.config import FeatureConfig, catalog
 from feature_repo.transforms.cross_section import cross_section_family
 from feature_repo.transforms.garch import garch_family

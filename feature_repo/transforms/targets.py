@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from feature_repo.bars import bar_delta, bars_per_year
+from cryptovol.bars import bar_delta, bars_per_year
 from feature_repo.transforms.panel import Panel
 
 TARGET = "target_log_rv"  # what the regressors learn

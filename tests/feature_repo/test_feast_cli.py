@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cryptovol.settings import FEATURE_REPO_DIR, Settings
 from feature_repo import jobs
 from feature_repo import store as feast_store
-from feature_repo.settings import FEATURE_REPO_DIR, Settings
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cryptovol.settings import DEMO_DATA
 from feature_repo.loaders.candles import CANDLE_COLUMNS, CandleError
 from feature_repo.loaders.cmc import parse_cmc
 from feature_repo.loaders.reader import read_file
-from feature_repo.settings import DEMO_DATA
 
 
 @pytest.fixture(scope="module")

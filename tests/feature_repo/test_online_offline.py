@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptovol.settings import Settings
 from feature_repo import jobs
 from feature_repo import store as feast_store
-from feature_repo.settings import Settings
+from feature_repo.transforms.config import feature_names
 
 pytestmark = pytest.mark.integration
-FEATURE_NAMES = Settings().feature_names  # the daily catalog
+FEATURE_NAMES = feature_names(Settings())  # the daily catalog
 SERVICE = "vol_forecast_1d"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from feature_repo.redis_runtime import free_port
+from cryptovol.redis_runtime import free_port
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from feature_repo.settings import DEMO_DATA
+from cryptovol.settings import DEMO_DATA
+from feature_repo.transforms.config import feature_names
 from flows.pipeline import features_flow, ingest_flow
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,7 @@ def test_ingest_and_feature_flows_write_the_offline_tables(settings):
 
 
 def test_hourly_candles_flow_through_ingest_and_features(tmp_path):
-    from feature_repo.settings import Settings
+    from cryptovol.settings import Settings
     from tests.conftest import DATA
 
     settings = Settings(home=tmp_path, bar="1h", horizon=24, redis_url=None)
@@ -44,5 +45,5 @@ def test_hourly_candles_flow_through_ingest_and_features(tmp_path):
     assert ingested.bar == "1h" and ingested.stored.inserted == 120
     features = pd.read_parquet(settings.features_path)
     assert len(features) == built.feature_rows == 120
-    assert len(settings.feature_names) == 40 and "hour_sin" in features.columns
-    assert features.columns.tolist()[2:] == settings.feature_names
+    assert len(feature_names(settings)) == 40 and "hour_sin" in features.columns
+    assert features.columns.tolist()[2:] == feature_names(settings)

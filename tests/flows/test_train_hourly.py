@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.simulate import simulate_candles
-from feature_repo.settings import Settings
+from cryptovol.settings import Settings
 from training.evaluate import BASELINES
 from training.models import REGRESSORS
 

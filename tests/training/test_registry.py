@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from feature_repo.settings import Settings
+from cryptovol.settings import Settings
 from serving.model import ChampionModel
 from training.aliases import (
     CHALLENGER,

@@ -7,13 +7,13 @@ import json
 import pytest
 import redis
 
-from feature_repo.redis_runtime import (
+from cryptovol.redis_runtime import (
     RedisUnavailable,
     find_redis_server,
     online_redis,
     running_platform_redis,
 )
-from feature_repo.settings import Settings
+from cryptovol.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -15,11 +15,10 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from feature_repo.bars import bar_delta, bars_per_year
-from feature_repo.transforms.config import FeatureConfig, catalog
+from cryptovol.bars import bar_delta, bars_per_year
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FEATURE_REPO_DIR = Path(__file__).resolve().parent
+FEATURE_REPO_DIR = REPO_ROOT / "feature_repo"
 DEMO_DATA = REPO_ROOT / "data" / "demo" / "cmc_daily_23coins.parquet"
 
 
@@ -41,6 +40,8 @@ class Settings(BaseSettings):
                                     description="Relative QLIKE gain a challenger needs.")
     tune_trials: int = Field(default=0, ge=0, description="Optuna trials per model and fold.")
     garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
+    prefect_startup_timeout: float = Field(
+        default=180.0, gt=0, description="Seconds the embedded Prefect API may take to start.")
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CRYPTOVOL_REDIS_URL")
@@ -79,14 +80,6 @@ class Settings(BaseSettings):
     def registered_model(self) -> str:
         """The registry name for this bar size: the plain name for daily bars."""
         return self.model_name if self.bar == "1d" else f"{self.model_name}-{self.bar}"
-
-    @property
-    def feature_config(self) -> FeatureConfig:
-        return FeatureConfig.for_bar(self.bar, garch=self.garch)
-
-    @property
-    def feature_names(self) -> list[str]:
-        return list(catalog(self.feature_config))
 
     @property
     def bars_per_year(self) -> float:

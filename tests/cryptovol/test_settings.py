@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from feature_repo.settings import Settings, redis_connection_string
+from cryptovol.settings import Settings, redis_connection_string
 
 
 def test_environment_is_read_with_prefix_and_standard_names(monkeypatch, tmp_path):

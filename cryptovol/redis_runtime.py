@@ -24,12 +24,15 @@ from pathlib import Path
 
 import redis
 
-from feature_repo.settings import Settings
+from cryptovol import files
+from cryptovol.errors import UserError
+from cryptovol.processes import die_with_parent
+from cryptovol.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class RedisUnavailable(RuntimeError):
+class RedisUnavailable(UserError, RuntimeError):
     """Redis could not be started or reached; the message says why."""
 
 
@@ -78,7 +81,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 15.0) -> RedisServer:
+    def start(self, timeout: float = 60.0) -> RedisServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [
             find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
@@ -86,7 +89,9 @@ class RedisServer:
             "--appendonly", "no", "--logfile", "redis.log", "--daemonize", "no",
             "--save", "60 1" if self.persist else "",
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # redis-server saves its snapshot on SIGTERM: sent by the kernel if cryptovol dies
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        preexec_fn=die_with_parent())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -153,7 +158,7 @@ def online_redis(settings: Settings) -> Iterator[str]:
         return
 
     server = RedisServer(settings.redis_dir).start()
-    state_file.write_text(json.dumps({"pid": server.process.pid, "url": server.url}))
+    files.write_json(state_file, {"pid": server.process.pid, "url": server.url})
     try:
         yield server.url
     finally:
