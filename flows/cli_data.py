@@ -14,9 +14,11 @@ from flows.console import console, err, fail
 data_app = typer.Typer(help="Inspect the candle store.", no_args_is_help=True)
 
 Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
-QUARANTINE_COLUMNS = {"q_missing_price": "no price", "q_non_positive_price": "price<=0",
-                      "q_ohlc_inconsistent": "OHLC", "q_partial_bar": "partial",
-                      "q_duplicate_bar": "duplicate", "q_bad_print": "bad print"}
+QUARANTINE_COLUMNS = {"q_missing_price": "no price", "q_non_finite_price": "non-finite",
+                      "q_non_positive_price": "price<=0", "q_ohlc_inconsistent": "OHLC",
+                      "q_future_bar": "future", "q_ancient_bar": "before 2009",
+                      "q_partial_bar": "partial", "q_duplicate_bar": "duplicate",
+                      "q_bad_print": "bad print"}
 
 
 def _fmt_ts(value) -> str:
@@ -32,6 +34,8 @@ def print_load_report(result) -> None:
     for _, row in report.per_symbol.iterrows():
         reasons = ", ".join(f"{int(row[c]):,} {label}" for c, label in QUARANTINE_COLUMNS.items()
                             if row.get(c, 0))
+        if row.get("duplicate_conflicts", 0):
+            reasons += f"; {int(row['duplicate_conflicts']):,} duplicated bars disagree"
         table.add_row(Path(row["origin"]).name, row["symbol"], f"{row['read']:,}", f"{row['kept']:,}",
                       f"{row['quarantined']:,}" + (f" ({reasons})" if reasons else ""),
                       f"{row.get('zero_volume', 0):,}", f"{row.get('missing_bars', 0):,}",

@@ -68,6 +68,10 @@ def configure_logging(verbose: bool = False) -> None:
     )
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # libraries' deprecation chatter (some reset the warning filters) goes to the log, shown
+    # only with --verbose
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace: float = 10.0) -> int:

@@ -34,5 +34,5 @@ def parse_binance(raw: pd.DataFrame, symbol: str, origin: str = "<frame>", first
         "market_cap": float("nan"), "source": "binance",
     })
     kept, report = finalize(candles, {"zero_volume": zero_volume}, bar=step, origin=origin)
-    report.notes, report.bar = units_note(unit, "open_time"), bar
+    report.notes, report.bar = units_note(unit, "open_time") + report.notes, bar
     return kept, report

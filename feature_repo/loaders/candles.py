@@ -5,16 +5,22 @@ reason, so the load report proves ``read = kept + quarantined`` per symbol. The 
 order (a row gets the first reason that applies):
 
 ``missing_price``       no close, or some but not all of open/high/low (close-only rows are fine)
+``non_finite_price``    a price written as ``inf`` / ``-inf``
 ``non_positive_price``  a price <= 0
 ``ohlc_inconsistent``   high below open/close/low, or low above open/close/high
+``future_bar``          a bar closing later than now plus one bar (a clock or unit error)
+``ancient_bar``         a bar closing before 2009-01-03, the first Bitcoin block (a unit error
+                        such as an epoch in the wrong unit, or a truncated number)
 ``partial_bar``         the loader knows the bar was still open when exported
 ``duplicate_bar``       another row has the same (symbol, ts); the loader's ``priority`` column
-                        decides which copy is kept (highest wins, then the last one read)
+                        decides which copy is kept (highest wins, then the last one read).
+                        Duplicates whose copies disagree are counted (``duplicate_conflicts``),
+                        and a note says how many were settled by read order alone
 ``bad_print``           a price far from the neighbouring closes on both sides (a spike that
                         reverts); see :func:`bad_prints`
 
 Values a provider writes as 0 for "not recorded" (volume, market cap) become missing and are
-counted in the report, not quarantined.
+counted in the report, not quarantined; so do non-finite volumes (``non_finite_volume``).
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ OPTIONAL_COLUMNS = ["volume", "quote_volume", "market_cap"]
 CANDLE_COLUMNS = ["symbol", "ts", *PRICE_COLUMNS, *OPTIONAL_COLUMNS, "source"]
 # Microsecond UTC timestamps: what parquet, DuckDB (Feast's offline store) and Feast agree on.
 TS_DTYPE = "datetime64[us, UTC]"
-REASONS = ["missing_price", "non_positive_price", "ohlc_inconsistent", "partial_bar",
-           "duplicate_bar", "bad_print"]
+REASONS = ["missing_price", "non_finite_price", "non_positive_price", "ohlc_inconsistent",
+           "future_bar", "ancient_bar", "partial_bar", "duplicate_bar", "bad_print"]
+EARLIEST_BAR = pd.Timestamp("2009-01-03", tz="UTC")
 
 # bad prints: a price more than max(BAD_PRINT_MIN_LOG, BAD_PRINT_SCALES x typical bar move)
 # away (in log terms) from the median close of the BAD_PRINT_NEIGHBOURS bars on *each* side
@@ -85,7 +92,7 @@ def positive_or_missing(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values.mask(zero, np.nan), zero
 
 
-def _row_checks(df: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+def _row_checks(df: pd.DataFrame, latest: pd.Timestamp) -> list[tuple[str, pd.Series]]:
     prices = df[PRICE_COLUMNS]
     ohl = prices[["open", "high", "low"]]
     some_ohl_missing = ohl.isna().any(axis=1) & ~ohl.isna().all(axis=1)
@@ -93,9 +100,39 @@ def _row_checks(df: pd.DataFrame) -> list[tuple[str, pd.Series]]:
     lo_bad = df["low"] > prices[["open", "close", "high"]].min(axis=1)
     return [
         ("missing_price", df["close"].isna() | some_ohl_missing),
+        ("non_finite_price", pd.DataFrame(np.isinf(prices.to_numpy()), index=df.index).any(axis=1)),
         ("non_positive_price", (prices <= 0).any(axis=1)),
         ("ohlc_inconsistent", (hi_bad | lo_bad) & ohl.notna().all(axis=1)),
+        ("future_bar", df["ts"] > latest),
+        ("ancient_bar", df["ts"] < EARLIEST_BAR),
     ]
+
+
+def duplicate_conflicts(df: pd.DataFrame, priority: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Per symbol, the duplicated bars whose copies disagree; a note on those settled by order.
+
+    ``df`` holds the rows that passed the row checks. A group is "settled by read order" when
+    more than one copy has the highest priority, so the last one read wins.
+    """
+    key = ["symbol", "ts"]
+    dup = df.duplicated(key, keep=False)
+    if not dup.any():
+        return pd.Series(dtype=int), []
+    sub = df[dup].assign(_p=priority[dup])
+    values = [*PRICE_COLUMNS, *OPTIONAL_COLUMNS]
+    groups = sub.groupby(key, sort=False)
+    differs = groups[values].nunique(dropna=False).gt(1).any(axis=1)
+    tied = (sub["_p"] == groups["_p"].transform("max")).groupby([sub["symbol"], sub["ts"]]).sum() > 1
+    by_order = differs & tied.reindex(differs.index, fill_value=False)
+    per_symbol = differs.groupby(level="symbol").sum().astype(int)
+    notes = []
+    if by_order.any():
+        symbol, ts = by_order[by_order].index[0]
+        closes = sub.loc[(sub["symbol"] == symbol) & (sub["ts"] == ts), "close"].tolist()
+        notes.append(f"{int(by_order.sum())} duplicated bars have copies that disagree with nothing "
+                     f"to choose between them: the last copy read was kept (e.g. {symbol} "
+                     f"{ts:%Y-%m-%d %H:%M}: closes {', '.join(f'{c:g}' for c in closes)})")
+    return per_symbol, notes
 
 
 def _first_reason(checks: list[tuple[str, pd.Series]], index: pd.Index) -> pd.Series:
@@ -172,18 +209,27 @@ def finalize(
     priority: pd.Series | None = None,
     partial: pd.Series | None = None,
     origin: str = "<frame>",
+    now: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Validate canonical rows, split kept/quarantined, and count everything per symbol.
 
     ``marked_missing`` maps a label (e.g. ``zero_volume``) to a mask of rows where a
     placeholder value became missing; ``priority`` ranks duplicate copies; ``partial`` marks
-    bars the loader knows were incomplete; ``bar`` enables the gap listing.
+    bars the loader knows were incomplete; ``bar`` enables the gap listing; ``now`` (default:
+    the clock) dates the ``future_bar`` check.
     """
     missing = [c for c in CANDLE_COLUMNS if c not in df.columns]
     if missing:
         raise CandleError(f"{origin}: canonical candles lack columns {missing}")
     df = df[CANDLE_COLUMNS].astype({"ts": TS_DTYPE})
-    checks = _row_checks(df)
+    marked_missing = dict(marked_missing)
+    volumes = df[OPTIONAL_COLUMNS].apply(pd.to_numeric, errors="coerce").astype(float)
+    infinite = pd.DataFrame(np.isinf(volumes.to_numpy()), index=df.index, columns=OPTIONAL_COLUMNS)
+    if infinite.any().any():
+        df[OPTIONAL_COLUMNS] = volumes.mask(infinite)
+        marked_missing["non_finite_volume"] = infinite.any(axis=1)
+    latest = (now if now is not None else pd.Timestamp.now(tz="UTC")) + (bar or pd.Timedelta(days=1))
+    checks = _row_checks(df, latest)
     if partial is not None:
         checks.append(("partial_bar", partial))
     reason = _first_reason(checks, df.index)
@@ -192,6 +238,7 @@ def finalize(
     if priority is None:
         priority = pd.Series(0, index=df.index)
     dup = duplicates_to_drop(df[clean], priority[clean])
+    conflicts, conflict_notes = duplicate_conflicts(df[clean], priority[clean])
     reason = reason.mask(dup.reindex(df.index, fill_value=False), "duplicate_bar")
 
     clean = reason.isna()
@@ -210,6 +257,7 @@ def finalize(
     for label, mask in marked_missing.items():
         counts[label] = mask.reindex(df.index, fill_value=False).fillna(False).astype(int)
     per_symbol = counts.groupby("symbol", as_index=False).sum()
+    per_symbol["duplicate_conflicts"] = per_symbol["symbol"].map(conflicts).fillna(0).astype(int)
     span = kept.groupby("symbol")["ts"].agg(first="min", last="max")
     per_symbol = per_symbol.merge(span, on="symbol", how="left")
     gaps = find_gaps(kept, bar) if bar is not None else pd.DataFrame()
@@ -218,4 +266,4 @@ def finalize(
         per_symbol["missing_bars"] = (per_symbol["symbol"].map(missing_bars).fillna(0).astype(int))
     per_symbol.insert(1, "origin", origin)
     return kept, LoadReport(per_symbol=per_symbol, quarantine=quarantine.reset_index(drop=True),
-                            gaps=gaps)
+                            gaps=gaps, notes=conflict_notes)

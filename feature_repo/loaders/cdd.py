@@ -23,8 +23,9 @@ DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %I-%p", "%Y-%m-%d")
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
+    """The ``date`` column (only checked against ``unix``): CDD's formats, else ISO with offset."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    for fmt in DATE_FORMATS:
+    for fmt in (*DATE_FORMATS, "ISO8601"):
         todo = out.isna()
         if not todo.any():
             break
@@ -70,5 +71,5 @@ def parse_cdd(raw: pd.DataFrame, origin: str = "<frame>", first_line: int = 2
                          f"(by {', '.join(f'{h} h' for h in sorted(hours.unique()))}); unix trusted")
     kept, report = finalize(candles, {"zero_volume": zero_volume}, bar=step, priority=priority,
                             partial=partial, origin=origin)
-    report.notes, report.bar = notes, bar
+    report.notes, report.bar = notes + report.notes, bar
     return kept, report

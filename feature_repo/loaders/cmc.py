@@ -20,6 +20,15 @@ COLUMNS = ["Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketca
 DAY = pd.Timedelta(days=1)
 
 
+def _dates(text: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD 23:59:59`` in UTC; a written offset (``+02:00``, ``Z``) is converted to UTC."""
+    text = text.astype(str).str.strip()
+    try:
+        return pd.to_datetime(text, utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        return pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
+
+
 def parse_cmc(raw: pd.DataFrame, origin: str = "<frame>", first_line: int = 2
               ) -> tuple[pd.DataFrame, LoadReport]:
     """CoinMarketCap rows → canonical candles plus a load report."""
@@ -27,12 +36,12 @@ def parse_cmc(raw: pd.DataFrame, origin: str = "<frame>", first_line: int = 2
     if missing:
         raise CandleError(f"{origin}: not a CoinMarketCap export, missing columns {missing}")
     raw = raw.reset_index(drop=True)
-    stamp = pd.to_datetime(raw["Date"], format="%Y-%m-%d %H:%M:%S", utc=True, errors="coerce")
+    stamp = _dates(raw["Date"])
     bad = stamp.isna() | (stamp.dt.strftime("%H:%M:%S") != "23:59:59")
     if bad.any():
         row = int(bad.idxmax())
         raise CandleError(f"{origin}: line {first_line + row}: field Date={raw['Date'].iloc[row]!r} "
-                          "is not a day close 'YYYY-MM-DD 23:59:59'")
+                          "is not a day close 'YYYY-MM-DD 23:59:59' (UTC)")
     num = {c: numeric(raw, c, origin, first_line) for c in COLUMNS[2:]}
     quote_volume, zero_volume = positive_or_missing(num["Volume"])
     market_cap, zero_cap = positive_or_missing(num["Marketcap"])

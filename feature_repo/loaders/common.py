@@ -26,8 +26,11 @@ def numeric(frame: pd.DataFrame, column: str, origin: str, first_line: int) -> p
     bad = values.isna() & text.notna() & ~text.isin(NULLS)
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CandleError(f"{origin}: line {first_line + pos}: field {column}={raw.iloc[pos]!r} "
-                          "is not a number")
+        value = str(raw.iloc[pos])
+        hint = ("; decimal commas are not read: export with a decimal point"
+                if "," in value and value.replace(",", "").replace(".", "").strip().isdigit() else "")
+        raise CandleError(f"{origin}: line {first_line + pos}: field {column}={value!r} "
+                          f"is not a number{hint}")
     return values.astype(float)
 
 
@@ -45,6 +48,29 @@ def epoch_to_utc(values: pd.Series, origin: str, field: str, first_line: int
     micros = numbers * np.select([unit == "us", unit == "ms"], [1.0, 1e3], 1e6)
     ts = pd.to_datetime(micros.round().astype("int64"), unit="us", utc=True)
     return ts, unit
+
+
+def parse_times(values: pd.Series, origin: str, field: str, first_line: int) -> pd.Series:
+    """Times as text or epoch numbers → UTC timestamps; errors name the line.
+
+    Numbers are epochs in s, ms or µs (by magnitude). Text is ISO-like: a UTC offset
+    (``+02:00``, ``Z``) is converted to UTC, a trailing `` UTC`` is accepted, and a time without
+    an offset is taken as UTC.
+    """
+    text = values.astype("string").str.strip()
+    numbers = pd.to_numeric(text, errors="coerce")
+    if numbers.notna().all():
+        return epoch_to_utc(numbers, origin, field, first_line)[0]
+    text = text.str.replace(r"\s*UTC$", "", regex=True)
+    try:
+        ts = pd.to_datetime(text, utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        ts = pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
+    if ts.isna().any():
+        pos = int(np.flatnonzero(ts.isna().to_numpy())[0])
+        raise CandleError(f"{origin}: line {first_line + pos}: field {field}={values.iloc[pos]!r} "
+                          "is not a timestamp")
+    return ts
 
 
 def units_note(unit: pd.Series, field: str) -> list[str]:
@@ -66,9 +92,16 @@ def base_symbol(pair: str) -> str:
     return pair
 
 
+PROVIDERS = {"binance", "bybit", "coingecko", "coinbase", "kraken", "okx", "kucoin", "bitstamp",
+             "cryptodatadownload", "cdd", "cmc", "coin"}
+
+
 def symbol_from_filename(path: Path) -> str:
-    """``BTCUSDT-1h-2024-01.csv`` → BTC; ``btc-usd-max.csv`` → BTC; ``Binance_ETHUSDT_1h`` → ETH."""
-    stem = path.stem
-    if stem.lower().startswith("binance_"):
-        stem = stem.split("_")[1]
-    return base_symbol(re.split(r"[-_ .]", stem)[0])
+    """``BTCUSDT-1h-2024-01.csv`` → BTC; ``btc-usd-max.csv`` → BTC; ``Binance_ETHUSDT_1h`` → ETH;
+    ``bybit_BTCUSDT_60.csv`` → BTC: the first part of the name that is not a provider's."""
+    name = path.name.split(".")[0]
+    parts = [p for p in re.split(r"[-_ .]", name) if p]
+    for part in parts:
+        if part.lower() not in PROVIDERS and not part.isdigit():
+            return base_symbol(part)
+    return base_symbol(parts[0]) if parts else ""

@@ -7,6 +7,7 @@ import pytest
 
 from feature_repo.loaders.candles import CandleError
 from feature_repo.loaders.reader import expand_paths, read_file, read_paths
+from tests.conftest import DATA
 
 KLINES = [  # open_time, o, h, l, c, volume, close_time, quote_volume, trades, tb, tq, ignore
     "1704067200000,42283.58,42554.57,42261.02,42475.23,1271.68,1704070799999,53957248.97,47134,682.9,28976.2,0",
@@ -88,3 +89,46 @@ def test_paths_folders_and_globs(tmp_path):
     assert sorted(candles["symbol"].unique()) == ["BTC", "ETH"] and len(per_file) == 2
     with pytest.raises(CandleError, match="no such file, folder or matching files"):
         expand_paths([str(tmp_path / "nothing*.csv")])
+
+
+def test_bybit_kline_export_iso_open_times_with_offset():
+    candles, report = read_file(DATA / "bybit_BTCUSDT_60.csv")
+    assert report.bar == "1h" and report.balanced and len(candles) == 6
+    assert set(candles["symbol"]) == {"BTC"}  # from the file name
+    # timestamp is the bar open: the first bar (00:00 open) closes at 01:00 UTC
+    assert candles["ts"].iloc[0] == pd.Timestamp("2024-03-01 01:00", tz="UTC")
+    assert candles["close"].iloc[0] == 61130.2 and candles["close"].iloc[-1] == 61650.2
+    assert candles["quote_volume"].iloc[0] == 57038401.77  # turnover is the quote volume
+    assert report.totals()["zero_volume"] == 1 and candles["volume"].isna().sum() == 1
+    assert set(read_file(DATA / "bybit_BTCUSDT_60.csv", symbol="XBT")[0]["symbol"]) == {"XBT"}
+
+
+def test_coingecko_history_maps_the_coin_id_and_quarantines_the_export_time_snapshot():
+    candles, report = read_file(DATA / "coingecko_bitcoin_history.csv")
+    assert report.bar == "1d" and report.balanced
+    assert set(candles["symbol"]) == {"BTC"} and len(candles) == 5
+    assert report.totals()["q_partial_bar"] == 1  # 2024-03-04 11:22, the moment of export
+    assert candles["ts"].iloc[0] == pd.Timestamp("2024-02-29", tz="UTC")
+    assert candles[["open", "high", "low"]].isna().all().all()  # close only, never faked
+    assert candles["market_cap"].iloc[1] == 1200876338015.02
+    renamed, _ = read_file(DATA / "coingecko_bitcoin_history.csv", symbol="XBT")
+    assert set(renamed["symbol"]) == {"XBT"}
+
+
+def test_coingecko_history_with_an_unknown_id_asks_for_the_symbol(tmp_path):
+    path = tmp_path / "history.csv"
+    text = (DATA / "coingecko_bitcoin_history.csv").read_text().replace("bitcoin", "my-new-coin")
+    path.write_text(text)
+    with pytest.raises(CandleError, match="'my-new-coin' has no known ticker; name the coin with --symbol"):
+        read_file(path)
+    assert set(read_file(path, symbol="NEW")[0]["symbol"]) == {"NEW"}
+
+
+def test_dates_with_utc_offsets_in_cmc_and_cdd_exports(tmp_path):
+    cmc = tmp_path / "coin_Offset.csv"
+    cmc.write_text("SNo,Name,Symbol,Date,High,Low,Open,Close,Volume,Marketcap\n"
+                   "1,Offset,OFS,2021-01-02 01:59:59+02:00,2,1,1.5,1.6,10,100\n"
+                   "2,Offset,OFS,2021-01-02T23:59:59Z,2,1,1.6,1.7,10,100\n")
+    candles, _ = read_file(cmc)
+    assert candles["ts"].tolist() == [pd.Timestamp("2021-01-02", tz="UTC"),
+                                      pd.Timestamp("2021-01-03", tz="UTC")]
