@@ -96,6 +96,19 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
     return path
 
 
+def remove_stale_temporaries(path: Path) -> int:
+    """Delete temporary files a killed writer of ``path`` left behind; returns how many.
+
+    Call it only while holding ``path``'s :func:`store_lock`: then no live writer owns one.
+    """
+    removed = 0
+    for tmp in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 

@@ -91,6 +91,8 @@ def store(home: Path, bar: str, new: pd.DataFrame, quarantine: pd.DataFrame | No
         return result
     path = candles_path(home, bar)
     with files.store_lock(path):
+        for stale in (path, quarantine_path(home, bar)):
+            files.remove_stale_temporaries(stale)
         merged, result = upsert_frames(read_candles(home, bar), new)
         if result.inserted or result.updated:
             files.write_parquet(merged, path)

@@ -176,19 +176,22 @@ def main(argv: list[str] | None = None) -> None:
     from cryptovol.processes import SUPERVISED_ENV, supervise
 
     argv = sys.argv[1:] if argv is None else argv
-    if set(argv) & SUPERVISED and not os.environ.get(SUPERVISED_ENV):
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in SUPERVISED and not os.environ.get(SUPERVISED_ENV):
         sys.exit(supervise(argv))
     signal.signal(signal.SIGTERM, _terminate)  # SIGTERM unwinds like Ctrl-C: servers stopped
     try:
         code = app(args=argv, standalone_mode=False)
     except click.exceptions.Abort as exc:
-        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-        print_error("interrupted; files already stored are complete (every write is atomic)"
-                    if interrupted else "aborted")
-        sys.exit(130 if interrupted else 1)
+        if not isinstance(exc.__cause__, KeyboardInterrupt):
+            print_error("aborted")
+            sys.exit(1)
+        _stopped(exc.__cause__)
     except click.exceptions.ClickException as exc:  # usage errors: click's own message
         exc.show()
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:  # outside a command's own code (start-up, clean-up)
+        _stopped(exc)
     except BaseException as exc:
         if isinstance(exc, SystemExit):
             raise
@@ -205,8 +208,23 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code or 0)
 
 
+_received: list[int] = []
+
+
+def _stopped(exc: KeyboardInterrupt) -> None:
+    term = isinstance(exc, Terminated) or signal.SIGTERM in _received
+    print_error(f"stopped by {'SIGTERM' if term else 'Ctrl-C'}; files already stored are complete "
+                "(every write is atomic)")
+    sys.exit(143 if term else 130)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be so that the same clean-up runs."""
+
+
 def _terminate(signum, frame) -> None:
-    raise KeyboardInterrupt
+    _received.append(signum)
+    raise Terminated
 
 
 if __name__ == "__main__":

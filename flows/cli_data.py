@@ -75,14 +75,15 @@ def ingest(
     bar: Annotated[str | None, typer.Option(help="Store at this bar size, resampling if coarser "
                                             "(default: the files' own bar).")] = None,
     home: Home = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
 ) -> None:
     """Load candle files into the candle store, with a load report (read = kept + quarantined)."""
     from feature_repo.loaders.candles import CandleError
     from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home)
-    configure_logging()
-    from feature_repo.jobs import ingest as run_ingest
+    configure_logging(verbose)
+    from feature_repo.ingest import ingest as run_ingest
 
     def progress(files):
         return track(files, description="reading", console=err, transient=True,

@@ -55,13 +55,14 @@ def train(
         min=0, max=0.99, help="QLIKE margin a challenger needs over the champion to be promoted "
                               "(env CRYPTOVOL_PROMOTION_MARGIN; default 0.02).")] = None,
     home: Home = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
 ) -> None:
     """Build features from the candle store, evaluate walk-forward, register through the gate."""
     from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home, bar=bar, horizon=horizon, folds=folds, embargo=embargo,
                          tune_trials=tune_trials, promotion_margin=margin)
-    configure_logging()
+    configure_logging(verbose)
     from feature_repo import candle_store
     from flows.runtime import flow_services
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from prefect import flow
 
 from cryptovol.settings import Settings
+from feature_repo import ingest as feature_ingest
 from feature_repo import jobs as feature_jobs
 from monitoring import jobs as monitoring_jobs
 from training import jobs as training_jobs
@@ -20,13 +21,13 @@ from training.registry import champion_reference
 
 @flow(name="ingest")
 def ingest_flow(settings: Settings, paths: list[str], fmt: str | None = None,
-                symbol: str | None = None, bar: str | None = None) -> feature_jobs.IngestResult:
-    return feature_jobs.ingest(settings, paths, fmt, symbol, bar)
+                symbol: str | None = None, bar: str | None = None) -> feature_ingest.IngestResult:
+    return feature_ingest.ingest(settings, paths, fmt, symbol, bar)
 
 
 @flow(name="seed-demo")
-def seed_demo_flow(settings: Settings) -> feature_jobs.IngestResult | None:
-    return feature_jobs.seed_demo(settings)
+def seed_demo_flow(settings: Settings) -> feature_ingest.IngestResult | None:
+    return feature_ingest.seed_demo(settings)
 
 
 @flow(name="build-features")

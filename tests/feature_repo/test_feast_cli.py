@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cryptovol.settings import FEATURE_REPO_DIR, Settings
-from feature_repo import jobs
+from feature_repo import ingest, jobs
 from feature_repo import store as feast_store
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> str:
 def test_env_then_feast_plan_apply_materialize(tmp_path, redis_url):
     home = tmp_path / "home"
     settings = Settings(home=home, redis_url=redis_url, mlflow_tracking_uri=None)
-    jobs.seed_demo(settings)
+    ingest.seed_demo(settings)
     jobs.build_features(settings)
 
     base_env = {**os.environ, "CRYPTOVOL_HOME": str(home), "REDIS_URL": redis_url}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cryptovol.settings import Settings
-from feature_repo import jobs
+from feature_repo import ingest, jobs
 from feature_repo import store as feast_store
 from feature_repo.transforms.config import feature_names
 
@@ -20,7 +20,7 @@ SERVICE = "vol_forecast_1d"
 def materialized(tmp_path_factory, redis_url):
     settings = Settings(home=tmp_path_factory.mktemp("home"), redis_url=redis_url,
                         mlflow_tracking_uri=None)
-    jobs.seed_demo(settings)
+    ingest.seed_demo(settings)
     jobs.build_features(settings)
     latest = jobs.apply_and_materialize(settings, redis_url)
     store = feast_store.open_store(settings, redis_url)

@@ -1,0 +1,52 @@
+"""Helpers for tests that start, stop and kill `cryptovol` commands as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CLI = str(Path(sys.executable).parent / "cryptovol")
+# a loaded 2-core machine can be several times slower than an idle one: scale waits, not asserts
+SLOW = float(os.environ.get("CRYPTOVOL_TEST_SLOWDOWN", "1"))
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"REDIS_URL", "MLFLOW_TRACKING_URI", "PREFECT_API_URL", "CRYPTOVOL_SUPERVISED"}}
+    return {**env, "CRYPTOVOL_HOME": str(home), "COLUMNS": "200", **extra}
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout * SLOW)
+
+
+def processes_of(home: Path) -> list[tuple[int, str]]:
+    """Live processes (pid, command) whose environment has CRYPTOVOL_HOME=home: every process
+    a cryptovol command in that home started, servers included."""
+    marker = f"CRYPTOVOL_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            if marker in environ:
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":  # a zombie is dead, only not yet reaped by its parent
+                    cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    found.append((int(entry.name), cmd.strip()))
+        except OSError:
+            continue
+    return found
+
+
+def wait_until_gone(home: Path, timeout: float) -> list[tuple[int, str]]:
+    """Wait for every process of ``home`` to end; returns those still alive after ``timeout``."""
+    deadline = time.monotonic() + timeout * SLOW
+    while (left := processes_of(home)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
