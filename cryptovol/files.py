@@ -17,6 +17,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,9 @@ class StoreError(UserError, RuntimeError):
 def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
     """One line for an OS error: the path, the reason, and what to do about it."""
     where = exc.filename or path or "?"
+    temporary = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", Path(str(where)).name)
+    if temporary:  # name the file being written, not atomic_write's temporary
+        where = Path(str(where)).parent / temporary.group(1)
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         hint = "permission denied; make it writable or point CRYPTOVOL_HOME at a folder you own"
     elif exc.errno == errno.EROFS:

@@ -101,11 +101,29 @@ def prefect_api(api_url: str | None, prefect_home: Path, timeout: float = 180.0,
         with _prefect_settings(url):
             yield url
     finally:
+        _drain_clients()
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
         terminate(proc, grace=5.0, group=True)
+
+
+def _drain_clients(timeout: float = 10.0) -> None:
+    """Let Prefect's log and event senders deliver what they hold while the API still runs.
+
+    Otherwise they try at exit, against a server that is gone, and retry for minutes.
+    """
+    if "prefect" not in sys.modules:
+        return
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=timeout)
+        EventsWorker.drain_all(timeout=timeout)
+    except Exception as exc:  # draining is best effort: never hide the real outcome
+        log.debug("could not drain Prefect's clients: %s", exc)
 
 
 @contextlib.contextmanager

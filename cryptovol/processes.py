@@ -105,4 +105,6 @@ def supervise(argv: list[str], grace: float = STOP_GRACE_S) -> int:
             signal.signal(sig, handler)
     if code < 0:  # killed by a signal: the shell convention
         return 128 - code
+    if received and received[0] == signal.SIGTERM and code == 130:
+        return 143  # the child reports any interruption as 130; it was a SIGTERM
     return code

@@ -201,10 +201,12 @@ def main(argv: list[str] | None = None) -> None:
         if message is None:
             message = (f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                        " (a bug: run again with --verbose for the traceback and report it)")
-        if type(exc).__name__ == "TerminationSignal":
-            message = "stopped by SIGTERM; files already stored are complete (every write is atomic)"
+        if type(exc).__name__ == "TerminationSignal":  # Prefect's SIGTERM inside a flow
+            _stopped(Terminated())
         print_error(message)
-        sys.exit(143 if type(exc).__name__ == "TerminationSignal" else 1)
+        sys.exit(1)
+    if code == 130:  # Typer turns an interrupt inside a command into exit code 130
+        _stopped(KeyboardInterrupt())
     sys.exit(code or 0)
 
 
@@ -212,10 +214,16 @@ _received: list[int] = []
 
 
 def _stopped(exc: KeyboardInterrupt) -> None:
-    term = isinstance(exc, Terminated) or signal.SIGTERM in _received
-    print_error(f"stopped by {'SIGTERM' if term else 'Ctrl-C'}; files already stored are complete "
+    # Prefect answers SIGTERM inside a flow with its own TerminationSignal
+    term = (isinstance(exc, Terminated) or type(exc).__name__ == "TerminationSignal"
+            or signal.SIGTERM in _received)
+    print_error(f"stopped{' by SIGTERM' if term else ''}; files already stored are complete "
                 "(every write is atomic)")
-    sys.exit(143 if term else 130)
+    # the servers are stopped (their `finally` blocks ran); skip library exit hooks that may
+    # wait on them
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(143 if term else 130)
 
 
 class Terminated(KeyboardInterrupt):

@@ -112,8 +112,7 @@ def report(
     candles = candle_store.read_candles(settings.home, bar)
     if candles.empty:
         raise fail(f"no {bar} candles in {settings.home / 'candles'}: run `cryptovol ingest PATH` first")
-    qpath = candle_store.quarantine_path(settings.home, bar)
-    quarantine = pd.read_parquet(qpath) if qpath.exists() else pd.DataFrame()
+    quarantine = candle_store.read_quarantine(settings.home, bar)
     table = Table(title=f"candle store: {bar} bars in {settings.home / 'candles'}")
     for col in ("symbol", "first close", "last close", "bars", "missing bars", "gaps", "quarantined"):
         table.add_column(col, justify="left" if col == "symbol" else "right")

@@ -44,9 +44,53 @@ def processes_of(home: Path) -> list[tuple[int, str]]:
     return found
 
 
-def wait_until_gone(home: Path, timeout: float) -> list[tuple[int, str]]:
-    """Wait for every process of ``home`` to end; returns those still alive after ``timeout``."""
-    deadline = time.monotonic() + timeout * SLOW
-    while (left := processes_of(home)) and time.monotonic() < deadline:
-        time.sleep(0.2)
+def _parents() -> dict[int, int]:
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                out[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def family(home: Path) -> dict[int, str]:
+    """The processes of ``home`` and all their descendants (redis-server rewrites its
+    environment with its process title, so it is found as a child, not by its environment)."""
+    found = dict(processes_of(home))
+    parents = _parents()
+    grew = True
+    while grew:
+        children = {pid for pid, ppid in parents.items() if ppid in found and pid not in found}
+        for pid in children:
+            try:
+                found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+        grew = bool(children)
+    return found
+
+
+def alive(pids: dict[int, str]) -> list[tuple[int, str]]:
+    left = []
+    for pid, cmd in pids.items():
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            left.append((pid, cmd))
     return left
+
+
+def wait_until_gone(home: Path, timeout: float, pids: dict[int, str] | None = None
+                    ) -> list[tuple[int, str]]:
+    """Wait for every process of ``home`` (and ``pids``, seen earlier) to end; returns those
+    still alive after ``timeout``."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        left = processes_of(home) + alive(pids or {})
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
