@@ -47,3 +47,27 @@ def test_hourly_candles_flow_through_ingest_and_features(tmp_path):
     assert len(features) == built.feature_rows == 120
     assert len(feature_names(settings)) == 40 and "hour_sin" in features.columns
     assert features.columns.tolist()[2:] == feature_names(settings)
+
+
+def test_pipeline_without_a_champion_skips_drift_and_says_what_to_do(settings, monkeypatch):
+    """The leakage audit held the first model back: no champion, so no drift check — and the
+    summary says why and how to promote by hand, instead of failing on a missing champion."""
+    import flows.pipeline as pipeline
+
+    held_back = pipeline.TrainingSummary(
+        candles=100, symbols=2, feature_rows=100, online_symbols=2, model_name="crypto-vol-forecaster-15m",
+        model_version="1", champion_version=None, gate="HOLD: leakage audit", metrics={},
+        leakage_flags=["model beats the best baseline by 21.0% QLIKE (> 15%)"], report="/r/eval.html")
+    monkeypatch.setattr(pipeline, "seed_demo_flow", lambda s: None)
+    monkeypatch.setattr(pipeline, "training_pipeline_flow", lambda s, url: held_back)
+
+    def no_drift(s):
+        raise AssertionError("the drift check needs a champion")
+
+    monkeypatch.setattr(pipeline, "drift_flow", no_drift)
+    summary = pipeline.pipeline_flow(settings, "redis://127.0.0.1:1/0")
+    assert summary.drift_report is None and summary.drift_share is None
+    (note,) = summary.notes
+    assert "crypto-vol-forecaster-15m v1 stays @challenger" in note
+    assert "21.0% QLIKE" in note and "/r/eval.html" in note
+    assert "`cryptovol models promote 1`" in note and "drift check needs a champion" in note
