@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from cryptovol.redis_runtime import free_port
+from tests.flows.processes import SLOW
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")
@@ -30,7 +31,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _pipeline(env: dict[str, str]) -> str:
-    out = subprocess.run([CLI, "pipeline"], env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run([CLI, "pipeline"], env=env, capture_output=True, text=True, timeout=900 * SLOW)
     assert out.returncode == 0, f"pipeline failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return out.stdout
 
@@ -50,7 +51,7 @@ def service(tmp_path_factory, redis_url):
     log = (home / "serve.log").open("w")  # a file, not a pipe nobody drains (it would block)
     proc = subprocess.Popen([CLI, "serve", "--port", str(port)], env=_env(home),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300 * SLOW
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"serve exited early:\n{(home / 'serve.log').read_text()}"
         try:
@@ -61,10 +62,10 @@ def service(tmp_path_factory, redis_url):
         time.sleep(1)
     else:
         proc.kill()
-        pytest.fail(f"service not ready in 180 s:\n{(home / 'serve.log').read_text()}")
+        pytest.fail(f"service not ready in {300 * SLOW:.0f} s:\n{(home / 'serve.log').read_text()}")
     yield url, home
     proc.send_signal(signal.SIGINT)  # what Ctrl-C does
-    assert proc.wait(timeout=60) == 0
+    assert proc.wait(timeout=60 * SLOW) == 0
     log.close()
     with pytest.raises(httpx.ConnectError):  # no worker left serving the port
         httpx.get(f"{url}/readyz", timeout=2)

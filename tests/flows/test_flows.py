@@ -9,6 +9,7 @@ from prefect.testing.utilities import prefect_test_harness
 from cryptovol.settings import DEMO_DATA
 from feature_repo.transforms.config import feature_names
 from flows.pipeline import features_flow, ingest_flow
+from tests.flows.processes import SLOW
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module", autouse=True)
 def prefect_api():
     """One temporary Prefect API for the module (it takes seconds to start)."""
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=int(180 * SLOW)):
         yield
 
 

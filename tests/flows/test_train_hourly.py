@@ -16,6 +16,7 @@ import pytest
 
 from benchmarks.simulate import simulate_candles
 from cryptovol.settings import Settings
+from tests.flows.processes import SLOW
 from training.evaluate import BASELINES
 from training.models import REGRESSORS
 
@@ -26,7 +27,7 @@ EMBARGO = 6
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
-    out = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=900 * SLOW)
     assert out.returncode == 0, f"{args} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     assert "Traceback" not in out.stderr
     return out.stdout
