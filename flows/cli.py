@@ -160,28 +160,24 @@ def env(home: Home = None) -> None:
         print(f"export {key}='{value}'")
 
 
-# Commands that run long work get a supervisor: a signal stops them within seconds.
-SUPERVISED = {"pipeline", "train", "ingest", "drift"}
-
-
 def _verbose(argv: list[str]) -> bool:
     return "--verbose" in argv or "-v" in argv or os.environ.get("CRYPTOVOL_VERBOSE", "") == "1"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run a command; a user error is one line, a traceback only with --verbose."""
+    """Run a command; a user error is one line, a traceback only with --verbose.
+
+    The ``cryptovol`` executable is :func:`flows.entry.main`, which runs long commands under a
+    supervisor that calls this in a child process.
+    """
     import click
 
     from cryptovol.errors import describe
-    from cryptovol.processes import SUPERVISED_ENV, supervise
 
     argv = sys.argv[1:] if argv is None else argv
-    command = next((a for a in argv if not a.startswith("-")), None)
-    if command in SUPERVISED and not os.environ.get(SUPERVISED_ENV):
-        sys.exit(supervise(argv))
     signal.signal(signal.SIGTERM, _terminate)  # SIGTERM unwinds like Ctrl-C: servers stopped
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="cryptovol", standalone_mode=False)
     except click.exceptions.Abort as exc:
         if not isinstance(exc.__cause__, KeyboardInterrupt):
             print_error("aborted")
