@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cryptovol.bars import bar_delta, bars_per_year
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
                                     description="Relative QLIKE gain a challenger needs.")
     tune_trials: int = Field(default=0, ge=0, description="Optuna trials per model and fold.")
     garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
+    alert_webhook: SecretStr | None = Field(
+        default=None, description="URL alerts are POSTed to (a credential: never logged).")
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None, description="Key of the HMAC-SHA256 signature of webhook bodies.")
     prefect_startup_timeout: float = Field(
         default=180.0, gt=0, description="Seconds the embedded Prefect API may take to start.")
 

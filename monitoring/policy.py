@@ -1,0 +1,101 @@
+"""The retrain policy: a pure function from what the monitor saw to a decision with its reasons.
+
+Retrain when any of these holds, unless the last retrain is more recent than the cooldown:
+
+- **drift**: the data-drift verdict failed on the last ``drift_checks`` consecutive checks
+  (one drifted check is noise as often as not);
+- **degradation**: the champion's recent QLIKE (forecasts whose horizon has passed) is worse
+  than its evaluation-time QLIKE by more than ``degradation`` (a share, e.g. 0.2 = 20% worse);
+- **behind HAR**: on the same recent rows the champion's QLIKE is worse than HAR's by more than
+  ``behind_har`` (a share);
+- **age**: the champion was trained more than ``max_age`` ago.
+
+Performance rules need at least ``min_scored`` scored forecasts; with fewer, they say so and do
+not fire. Every rule that fires, or that was blocked, is in the reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    drift_checks: int = 2
+    degradation: float = 0.20
+    behind_har: float = 0.05
+    max_age: timedelta = timedelta(days=90)
+    cooldown: timedelta = timedelta(days=7)
+    min_scored: int = 30
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the monitor knows at ``now`` about the champion of one bar size."""
+
+    now: datetime
+    trained_at: datetime  # end of the champion's training run
+    drift_failed: Sequence[bool] = ()  # verdicts of the checks so far, oldest first
+    recent_qlike: float | None = None  # champion, on forecasts whose horizon has passed
+    har_qlike: float | None = None  # HAR on the same rows
+    eval_qlike: float | None = None  # champion at evaluation time (walk-forward test rows)
+    scored: int = 0  # forecasts behind recent_qlike
+    last_retrain: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    retrain: bool
+    reasons: list[str] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)  # drift, degradation, behind_har, age
+
+    def as_text(self) -> str:
+        verdict = "RETRAIN" if self.retrain else "KEEP"
+        return f"{verdict}: " + "; ".join(self.reasons)
+
+
+def _trailing_failures(verdicts: Sequence[bool]) -> int:
+    count = 0
+    for failed in reversed(verdicts):
+        if not failed:
+            break
+        count += 1
+    return count
+
+
+def decide(obs: Observation, config: PolicyConfig = PolicyConfig()) -> Decision:
+    """Whether to retrain now, and why. Pure."""
+    triggers, reasons = [], []
+    run = _trailing_failures(obs.drift_failed)
+    if run >= config.drift_checks:
+        triggers.append("drift")
+        reasons.append(f"data drift on the last {run} checks (threshold {config.drift_checks})")
+    elif obs.drift_failed:
+        reasons.append(f"drift on {run} of the last checks in a row (needs {config.drift_checks})")
+    if obs.recent_qlike is None or obs.scored < config.min_scored:
+        reasons.append(f"{obs.scored} forecasts scored so far (needs {config.min_scored}): "
+                       "performance not judged")
+    else:
+        if obs.eval_qlike and obs.recent_qlike > obs.eval_qlike * (1 + config.degradation):
+            triggers.append("degradation")
+            reasons.append(f"recent QLIKE {obs.recent_qlike:.4f} is "
+                           f"{obs.recent_qlike / obs.eval_qlike - 1:.0%} worse than at evaluation "
+                           f"({obs.eval_qlike:.4f}; limit {config.degradation:.0%})")
+        if obs.har_qlike and obs.recent_qlike > obs.har_qlike * (1 + config.behind_har):
+            triggers.append("behind_har")
+            reasons.append(f"recent QLIKE {obs.recent_qlike:.4f} is behind HAR's "
+                           f"{obs.har_qlike:.4f} on the same {obs.scored} rows "
+                           f"(limit {config.behind_har:.0%})")
+    age = obs.now - obs.trained_at
+    if age > config.max_age:
+        triggers.append("age")
+        reasons.append(f"champion trained {age.days} days ago (max {config.max_age.days})")
+    if not triggers:
+        return Decision(False, reasons or ["no rule fired"], [])
+    if obs.last_retrain is not None and obs.now - obs.last_retrain < config.cooldown:
+        since = obs.now - obs.last_retrain
+        return Decision(False, [*reasons, f"cooldown: last retrain {since.days} days ago "
+                                           f"(min {config.cooldown.days})"], triggers)
+    return Decision(True, reasons, triggers)
