@@ -23,6 +23,9 @@ from feature_repo.objects.feature_services import forecast_service, service_name
 from feature_repo.objects.feature_views import view_name, volatility_view
 
 log = logging.getLogger(__name__)
+# Feast warns on every config that serve_features_while_materializing "typically has no effect"
+# on a file registry; the file registry does read it (feast/infra/registry/registry.py).
+logging.getLogger("feast.repo_config").setLevel(logging.ERROR)
 
 FEATURE_STORE_YAML = FEATURE_REPO_DIR / "feature_store.yaml"
 

@@ -64,3 +64,25 @@ def test_historical_join_takes_the_last_row_at_or_before_each_timestamp(material
         bar = row["event_timestamp"].floor("D")
         np.testing.assert_allclose(row[FEATURE_NAMES].astype(float).to_numpy(),
                                    btc.loc[bar, FEATURE_NAMES].astype(float).to_numpy())
+
+
+def test_a_view_being_materialized_keeps_serving_its_last_values(materialized):
+    """A materialize marks the view MATERIALIZING in the registry; a service opening the store
+    meanwhile must still read the last values (feast refuses them unless told otherwise)."""
+    from feast.feature_server import _update_fv_state
+    from feast.feature_view import FeatureViewState
+
+    settings, store, latest, _ = materialized
+    _update_fv_state(store, ["vol_features_1d"], FeatureViewState.MATERIALIZING)
+    try:
+        fresh = feast_store.open_store(settings, settings.redis_url)
+        state = fresh.registry.get_feature_view("vol_features_1d", fresh.project).state
+        assert state == FeatureViewState.MATERIALIZING
+        online = feast_store.online_features(fresh, SERVICE, ["BTC"])
+        assert online.loc[0, "as_of"] == latest["BTC"]
+        strict = feast_store.open_store(settings, settings.redis_url)
+        strict.registry.serve_features_while_materializing = False  # feast's default
+        with pytest.raises(ValueError, match="MATERIALIZING' and cannot serve features"):
+            feast_store.online_features(strict, SERVICE, ["BTC"])
+    finally:
+        _update_fv_state(store, ["vol_features_1d"], FeatureViewState.AVAILABLE_ONLINE)
