@@ -58,9 +58,10 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
         ("model", f"{t.model_name} v{t.model_version} (champion: v{t.champion_version})"),
         ("evaluation", t.report),
     ]
+    if summary.drift is not None:
+        rows.append(("drift", summary.drift))
     if summary.drift_report is not None:
-        rows += [("drift", f"{summary.drift_share:.0%} of features drifted"),
-                 ("drift report", summary.drift_report)]
+        rows.append(("drift report", summary.drift_report))
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
@@ -71,7 +72,8 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
 
 @app.command()
 def drift(home: Home = None, verbose: Verbose = False) -> None:
-    """Evidently drift report: the latest window of features vs the champion's training data."""
+    """Evidently drift check: the bars after the champion's training data vs the end of its
+    training window (nothing new since: says so)."""
     from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home)
@@ -83,8 +85,7 @@ def drift(home: Home = None, verbose: Verbose = False) -> None:
         from flows.pipeline import drift_flow
 
         summary = drift_flow(settings)
-    console.print(f"{summary.drifted_columns} features drifted (share {summary.share:.0%}); "
-                  f"report: {summary.html}")
+    console.print(summary.describe() + (f"; report: {summary.html}" if summary.html else ""))
 
 
 @app.command()

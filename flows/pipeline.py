@@ -47,8 +47,9 @@ def train_flow(settings: Settings, redis_url: str) -> training_jobs.TrainSummary
 
 @flow(name="drift-check")
 def drift_flow(settings: Settings):
-    version, reference = champion_reference(settings)
-    return monitoring_jobs.check_drift(settings, reference, label=f"champion_v{version}")
+    champion = champion_reference(settings)
+    return monitoring_jobs.check_drift(settings, champion.reference, champion.features_end,
+                                       label=f"champion_v{champion.version}")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def training_pipeline_flow(settings: Settings, redis_url: str) -> TrainingSummar
 @dataclass(frozen=True)
 class PipelineSummary:
     training: TrainingSummary
-    drift_share: float | None
+    drift: str | None  # the drift check's verdict in words (None: skipped)
     drift_report: str | None
     notes: tuple[str, ...] = ()
 
@@ -107,7 +108,8 @@ def pipeline_flow(settings: Settings, redis_url: str) -> PipelineSummary:
     seed_demo_flow(settings)
     trained = training_pipeline_flow(settings, redis_url)
     if trained.champion_version is None:
-        return PipelineSummary(training=trained, drift_share=None, drift_report=None,
+        return PipelineSummary(training=trained, drift=None, drift_report=None,
                                notes=(no_champion_note(trained),))
     drift = drift_flow(settings)
-    return PipelineSummary(training=trained, drift_share=drift.share, drift_report=str(drift.html))
+    return PipelineSummary(training=trained, drift=drift.describe(),
+                           drift_report=str(drift.html) if drift.html else None)

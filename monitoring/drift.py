@@ -1,8 +1,9 @@
-"""Evidently data-drift check of recent features against a model's training reference."""
+"""Evidently data-drift check of the bars that arrived after a model's training against the end
+of its training window: two windows that never overlap. No new bar means nothing to judge."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,11 +20,43 @@ class DriftSummary:
     columns: dict[str, dict[str, float | str]]  # column -> method, threshold, score
     html: Path | None = None
     json: Path | None = None
+    failed: bool | None = None  # Evidently's test "share of drifted columns < 0.5" failed
+    current_rows: int = 0  # feature rows judged (stamped after the training data)
+    since: pd.Timestamp | None = None  # the end of the model's training data
+
+    @property
+    def judged(self) -> bool:
+        return self.current_rows > 0
 
     @property
     def dataset_drift(self) -> bool:
-        """Evidently's dataset-level verdict: at least half of the columns drifted."""
-        return self.share >= 0.5
+        """The dataset-level verdict: Evidently's test, else at least half the columns drifted."""
+        return self.failed if self.failed is not None else self.share >= 0.5
+
+    def describe(self) -> str:
+        if not self.judged:
+            return (f"nothing to judge: no bar after the champion's training data "
+                    f"(ends {self.since:%Y-%m-%d %H:%M})")
+        verdict = "DRIFT" if self.dataset_drift else "no drift"
+        return (f"{verdict}: {self.drifted_columns} of {len(self.columns)} features drifted "
+                f"({self.share:.0%}) on {self.current_rows:,} rows since {self.since:%Y-%m-%d %H:%M}")
+
+
+def nothing_new(since: pd.Timestamp) -> DriftSummary:
+    return DriftSummary(drifted_columns=0, share=0.0, columns={}, current_rows=0, since=since)
+
+
+def drift_windows(reference: pd.DataFrame, features: pd.DataFrame, features_end: pd.Timestamp,
+                  days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The end of the training window and what arrived after it. Pure.
+
+    Reference: the last ``days`` of the model's training rows. Current: the feature rows
+    stamped after ``features_end``, the newest bar the training run could see. They never
+    overlap; the current window is empty when nothing new has arrived.
+    """
+    reference = recent_window(reference, days)
+    current = features[features["event_timestamp"] > features_end]
+    return reference, current
 
 
 def recent_window(features: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -34,7 +67,7 @@ def recent_window(features: pd.DataFrame, days: int) -> pd.DataFrame:
 
 def run_drift(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]):
     """Run the Evidently report; returns the snapshot and its summary."""
-    snapshot = Report([DataDriftPreset(columns=columns)]).run(
+    snapshot = Report([DataDriftPreset(columns=columns)], include_tests=True).run(
         current_data=current[columns], reference_data=reference[columns]
     )
     return snapshot, summarize(snapshot.dict())
@@ -50,11 +83,15 @@ def summarize(result: dict) -> DriftSummary:
             columns[config["column"]] = {"method": config["method"],
                                          "threshold": config["threshold"],
                                          "score": float(metric["value"])}
-    return DriftSummary(drifted_columns=count, share=share, columns=columns)
+    failed = None
+    for test in result.get("tests", []):
+        if str(test.get("name", "")).startswith("Share of Drifted Columns"):
+            failed = str(test.get("status", "")).endswith("FAIL")
+    return DriftSummary(drifted_columns=count, share=share, columns=columns, failed=failed)
 
 
 def save(snapshot, summary: DriftSummary, out_dir: Path, stem: str) -> DriftSummary:
     html, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"
     files.atomic_write(html, lambda tmp: snapshot.save_html(str(tmp)))
     files.atomic_write(json_path, lambda tmp: snapshot.save_json(str(tmp)))
-    return DriftSummary(summary.drifted_columns, summary.share, summary.columns, html, json_path)
+    return replace(summary, html=html, json=json_path)

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pandas as pd
 
 from cryptovol import files
 from cryptovol.settings import Settings
-from monitoring.drift import DriftSummary, recent_window, run_drift, save
+from monitoring.drift import DriftSummary, drift_windows, nothing_new, run_drift, save
 
 log = logging.getLogger(__name__)
 
 
-def check_drift(settings: Settings, reference: pd.DataFrame, label: str) -> DriftSummary:
-    """Evidently report of the latest ``drift_window_days`` of features against ``reference``.
+def check_drift(settings: Settings, reference: pd.DataFrame, features_end: pd.Timestamp,
+                label: str) -> DriftSummary:
+    """Evidently report of the bars after ``features_end`` against the end of ``reference``.
 
-    ``reference`` is the training-window feature frame of the model in production (the flow
-    fetches it from the registry); ``label`` names the report files.
+    ``reference`` is the training-window feature frame of the model in production and
+    ``features_end`` the newest bar its training run saw (the flow fetches both from the
+    registry); ``label`` names the report files. Nothing new since: a summary that says so.
     """
-    current = recent_window(files.read_parquet(settings.features_path), settings.drift_window_days)
+    features = files.read_parquet(settings.features_path)
+    reference, current = drift_windows(reference, features, features_end, settings.drift_window_days)
+    if current.empty:
+        log.info("drift: no bar after the champion's training data (%s): nothing to judge",
+                 features_end)
+        return nothing_new(features_end)
     trained_on = [c for c in reference.columns if c not in ("symbol", "event_timestamp")]
     columns = [c for c in trained_on if c in current.columns]
     if missing := sorted(set(trained_on) - set(columns)):
@@ -33,6 +41,7 @@ def check_drift(settings: Settings, reference: pd.DataFrame, label: str) -> Drif
     if not columns:
         raise LookupError("the reference and the current features share no column with values")
     snapshot, summary = run_drift(reference, current, columns)
+    summary = replace(summary, current_rows=len(current), since=features_end)
     summary = save(snapshot, summary, settings.reports_dir, f"drift_{settings.bar}_{label}")
     log.info("drift: %d of %d features drifted (share %.2f) -> %s", summary.drifted_columns,
              len(columns), summary.share, summary.html)

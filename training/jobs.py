@@ -151,6 +151,8 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
         "feature_service": service_name(settings.bar), "feature_list": ",".join(features),
         "data_fingerprint": data_fingerprint(frame),
         "data_range": f"{frame['event_timestamp'].min()} .. {frame['event_timestamp'].max()}",
+        # the newest bar the run could see: the monitor judges only what arrives after it
+        "features_end": returns["event_timestamp"].max().isoformat(),
         "git_commit": git_commit(), "leakage_suspected": str(scores.leakage_suspected).lower(),
         "best_baseline": scores.best_baseline, "vol_scale": f"{scale:.6f}",
         "top_features": ",".join(importance.index[:5]),

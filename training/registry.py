@@ -139,12 +139,23 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
                            champion_version=champion, decision=decision)
 
 
-def champion_reference(settings: Settings) -> tuple[str, pd.DataFrame]:
-    """The champion's version and the training-window features it was fitted on."""
+@dataclass(frozen=True)
+class ChampionReference:
+    version: str
+    reference: pd.DataFrame  # the training-window features it was fitted on
+    features_end: pd.Timestamp  # the newest bar its training run could see
+
+
+def champion_reference(settings: Settings) -> ChampionReference:
+    """The champion's version, training features, and the end of what its run could see."""
     client = configure(settings)
     champion = champion_version(client, settings.registered_model)
     if champion is None:
         raise LookupError(f"no @{CHAMPION} version of {settings.registered_model}: train a model first")
     with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(champion.run_id, "data/reference.parquet", tmp)
-        return str(champion.version), pd.read_parquet(path)
+        reference = pd.read_parquet(path)
+    # versions trained before the tag existed: the reference's end is the best we know
+    end = champion.tags.get("features_end")
+    features_end = pd.Timestamp(end) if end else reference["event_timestamp"].max()
+    return ChampionReference(str(champion.version), reference, features_end)

@@ -44,7 +44,9 @@ def service(tmp_path_factory, redis_url):
     assert "23 symbols online" in first
     second = _pipeline(_env(home))  # re-run in the same home, embedded redis this time
     assert "crypto-vol-forecaster v2 (champion: v1)" in second
-    assert list((home / "reports").glob("drift_1d_champion_v1.html"))
+    # the champion saw every demo bar: nothing new to judge, and no report that says otherwise
+    assert "nothing to judge: no bar after the champion's training data (ends 2021-07-07 00:00)" in second
+    assert not list((home / "reports").glob("drift_*.html"))
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

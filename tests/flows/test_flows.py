@@ -67,7 +67,7 @@ def test_pipeline_without_a_champion_skips_drift_and_says_what_to_do(settings, m
 
     monkeypatch.setattr(pipeline, "drift_flow", no_drift)
     summary = pipeline.pipeline_flow(settings, "redis://127.0.0.1:1/0")
-    assert summary.drift_report is None and summary.drift_share is None
+    assert summary.drift_report is None and summary.drift is None
     (note,) = summary.notes
     assert "crypto-vol-forecaster-15m v1 stays @challenger" in note
     assert "21.0% QLIKE" in note and "/r/eval.html" in note

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.drift import recent_window, run_drift, save
+from monitoring.drift import drift_windows, recent_window, run_drift, save
 
 
 def frames(shift: float):
@@ -38,3 +38,47 @@ def test_recent_window_counts_days_back_from_the_newest_row():
     frame = pd.DataFrame({"event_timestamp": ts, "x": range(100)})
     window = recent_window(frame, days=30)
     assert len(window) == 30 and window["x"].min() == 70
+
+
+def _daily(n: int, shift_from: int | None = None, scale: float = 3.0) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    ts = pd.date_range("2024-01-01", periods=n, freq="D", tz="UTC")
+    vol = rng.lognormal(-3, 0.2, n)
+    if shift_from is not None:
+        vol[shift_from:] *= scale
+    return pd.DataFrame({"symbol": "BTC", "event_timestamp": ts, "rv": vol,
+                         "ret": rng.normal(0, 0.02, n)})
+
+
+def test_drift_windows_never_overlap():
+    features = _daily(120)
+    reference = features.iloc[:100]
+    end = features["event_timestamp"].iloc[99]
+    ref, current = drift_windows(reference, features, end, days=30)
+    assert ref["event_timestamp"].min() == features["event_timestamp"].iloc[70]
+    assert ref["event_timestamp"].max() == end < current["event_timestamp"].min()
+    assert len(ref) == 30 and len(current) == 20
+    _, none = drift_windows(reference, features, features["event_timestamp"].iloc[-1], days=30)
+    assert none.empty
+
+
+def test_check_drift_says_nothing_new_and_flags_a_regime_change(settings):
+    from cryptovol import files
+    from monitoring.jobs import check_drift
+
+    calm = _daily(160)
+    files.write_parquet(calm, settings.features_path)
+    end = calm["event_timestamp"].iloc[-1]
+    idle = check_drift(settings, calm, end, label="t")
+    assert not idle.judged and idle.html is None
+    assert idle.describe() == "nothing to judge: no bar after the champion's training data " \
+                              "(ends 2024-06-08 00:00)"
+    # 60 new days in which vol is three times higher
+    moved = _daily(220, shift_from=160)
+    files.write_parquet(moved, settings.features_path)
+    summary = check_drift(settings, calm, end, label="t")
+    assert summary.judged and summary.current_rows == 60
+    assert summary.columns["rv"]["score"] < summary.columns["rv"]["threshold"]  # K-S p-value
+    assert summary.dataset_drift and summary.failed is True
+    assert summary.describe().startswith("DRIFT: ") and "on 60 rows since 2024-06-08" in summary.describe()
+    assert summary.html.exists()
