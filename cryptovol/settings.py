@@ -44,6 +44,8 @@ class Settings(BaseSettings):
         default=None, description="URL alerts are POSTed to (a credential: never logged).")
     alert_webhook_secret: SecretStr | None = Field(
         default=None, description="Key of the HMAC-SHA256 signature of webhook bodies.")
+    champion_poll_seconds: float = Field(
+        default=15.0, gt=0, description="How often a running service checks where @champion is.")
     prefect_startup_timeout: float = Field(
         default=180.0, gt=0, description="Seconds the embedded Prefect API may take to start.")
 

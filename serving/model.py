@@ -29,10 +29,12 @@ class ChampionModel:
     base: str | None = None  # feature the model's log vol is relative to (tag target_base)
 
     @classmethod
-    def load(cls, settings: Settings) -> ChampionModel:
+    def load(cls, settings: Settings, version_number: str | None = None) -> ChampionModel:
+        """The version behind ``@champion`` (or ``version_number``), ready to predict."""
         client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
         name = settings.registered_model
-        version = client.get_model_version_by_alias(name, CHAMPION)
+        version = (client.get_model_version(name, version_number) if version_number
+                   else client.get_model_version_by_alias(name, CHAMPION))
         mlflow.set_tracking_uri(settings.tracking_uri)
         mlflow.set_registry_uri(settings.tracking_uri)
         # load the exact version the alias pointed at, even if the alias moves meanwhile

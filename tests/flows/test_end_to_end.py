@@ -51,7 +51,8 @@ def service(tmp_path_factory, redis_url):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (home / "serve.log").open("w")  # a file, not a pipe nobody drains (it would block)
-    proc = subprocess.Popen([CLI, "serve", "--port", str(port)], env=_env(home),
+    proc = subprocess.Popen([CLI, "serve", "--port", str(port)],
+                            env=_env(home, CRYPTOVOL_CHAMPION_POLL_SECONDS="2"),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300 * SLOW
     while time.monotonic() < deadline:
@@ -111,3 +112,36 @@ def test_predict_command_prints_a_table_and_fails_cleanly(service):
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "404" in bad.stderr and "NOTACOIN" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _load_until(url: str, version: str, budget_s: float) -> tuple[list[int], list[str]]:
+    """Bounded load (sequential requests, at most ``budget_s`` seconds) until ``version`` answers."""
+    statuses, versions = [], []
+    deadline = time.monotonic() + budget_s * SLOW
+    while time.monotonic() < deadline and len(statuses) < 5000:
+        response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30)
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            answered = {p["model_version"] for p in response.json()["predictions"]}
+            assert len(answered) == 1, f"one request mixed versions: {answered}"
+            versions.append(answered.pop())
+            if versions[-1] == version:
+                break
+    return statuses, versions
+
+
+def test_running_service_follows_promotion_and_rollback_without_a_failed_request(service):
+    url, home = service
+    promote = subprocess.run([CLI, "models", "promote", "2"], env=_env(home), capture_output=True,
+                             text=True, timeout=120 * SLOW)
+    assert promote.returncode == 0, promote.stderr
+    statuses, versions = _load_until(url, "2", budget_s=90)
+    assert versions[-1] == "2", f"still answering v{versions[-1]} after {len(statuses)} requests"
+    assert set(statuses) == {200} and versions[0] == "1" and len(statuses) > 1
+    rollback = subprocess.run([CLI, "models", "rollback"], env=_env(home), capture_output=True,
+                              text=True, timeout=120 * SLOW)
+    assert rollback.returncode == 0, rollback.stderr
+    statuses, versions = _load_until(url, "1", budget_s=90)
+    assert versions[-1] == "1" and set(statuses) == {200}
+    assert "now serving crypto-vol-forecaster v2 (was v1)" in (home / "serve.log").read_text()
+
