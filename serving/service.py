@@ -11,6 +11,8 @@ Run it with ``cryptovol serve`` (which provides Redis), or directly with
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated
 
@@ -19,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from cryptovol.alerts import send_configured
+from cryptovol.prediction_log import PredictionLog, log_folder
 from cryptovol.settings import Settings
 from feature_repo.store import online_features, open_store
 from serving.follow import ChampionFollower
@@ -55,10 +58,17 @@ class VolatilityService:
         self.servable(champion)
         log.info("serving %s v%s (%s bars, horizon %d)", champion.name, champion.version,
                  champion.bar, champion.horizon)
+        self.predictions = PredictionLog(log_folder(settings.home, settings.bar))
         self.follower = ChampionFollower(
             settings, champion, check=self.servable,
             alert=lambda alert: send_configured(settings, alert),
             interval=settings.champion_poll_seconds).start()
+
+    @bentoml.on_shutdown
+    def shutdown(self) -> None:
+        """On SIGTERM/SIGINT: stop following the registry, write the rest of the prediction log."""
+        self.follower.stop()
+        self.predictions.close()
 
     def servable(self, model: ChampionModel) -> None:
         """Raise if the online store does not serve every feature ``model`` needs."""
@@ -88,7 +98,8 @@ class VolatilityService:
             return {"error": f"not enough history to forecast {', '.join(short)} "
                              f"(the model needs {champion.base or 'its features'})",
                     "symbols": short}
-        return {"predictions": [
+        request_id = uuid.uuid4().hex
+        predictions = [
             {
                 "symbol": symbol,
                 "as_of": as_of.isoformat(),
@@ -100,4 +111,12 @@ class VolatilityService:
                 "model_version": champion.version,
             }
             for symbol, as_of, vol in zip(online["symbol"], online["as_of"], per_bar, strict=True)
-        ]}
+        ]
+        now = datetime.now(UTC)
+        self.predictions.record([
+            {"request_id": request_id, "logged_at": now, "symbol": p["symbol"],
+             "as_of": as_of, "bar": p["bar"], "horizon": p["horizon_bars"],
+             "model_name": champion.name, "model_version": p["model_version"],
+             "predicted_vol_per_bar": p["predicted_vol_per_bar"], "predicted_vol": p["predicted_vol"]}
+            for p, as_of in zip(predictions, online["as_of"], strict=True)])
+        return {"request_id": request_id, "predictions": predictions}

@@ -17,11 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cryptovol.prediction_log import read_predictions
 from cryptovol.redis_runtime import free_port
 from tests.flows.processes import SLOW
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")
+ISSUED: list[str] = []  # request ids of the forecasts the service returned
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -70,6 +72,10 @@ def service(tmp_path_factory, redis_url):
     proc.send_signal(signal.SIGINT)  # what Ctrl-C does
     assert proc.wait(timeout=60 * SLOW) == 0
     log.close()
+    # every forecast the service returned is in the prediction log, written on the clean stop
+    logged = read_predictions(home / "predictions" / "1d")
+    assert ISSUED and set(ISSUED) <= set(logged["request_id"])
+    assert set(logged["model_version"]) == {"1", "2"} and set(logged["symbol"]) >= {"BTC", "ETH"}
     with pytest.raises(httpx.ConnectError):  # no worker left serving the port
         httpx.get(f"{url}/readyz", timeout=2)
     assert not list((home / "redis").glob("server.json")), "embedded redis left running"
@@ -79,6 +85,7 @@ def test_predict_returns_positive_annualized_vol_from_the_champion(service):
     url, _ = service
     response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30)
     assert response.status_code == 200
+    ISSUED.append(response.json()["request_id"])
     predictions = response.json()["predictions"]
     assert [p["symbol"] for p in predictions] == ["BTC", "ETH"]
     for p in predictions:
@@ -122,6 +129,7 @@ def _load_until(url: str, version: str, budget_s: float) -> tuple[list[int], lis
         response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30)
         statuses.append(response.status_code)
         if response.status_code == 200:
+            ISSUED.append(response.json()["request_id"])
             answered = {p["model_version"] for p in response.json()["predictions"]}
             assert len(answered) == 1, f"one request mixed versions: {answered}"
             versions.append(answered.pop())
