@@ -31,20 +31,22 @@ def test_close_writes_everything_recorded(tmp_path):
     assert logged["predicted_vol_per_bar"].round(2).tolist() == [0.01, 0.02, 0.03, 0.01, 0.02]
 
 
+def _logged_soon(folder, timeout: float = 30) -> int:
+    """Rows on disk once the background thread wrote something (or the timeout passed)."""
+    deadline = time.monotonic() + timeout
+    while read_predictions(folder).empty and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(read_predictions(folder))
+
+
 def test_the_background_thread_flushes_on_time_and_when_full(tmp_path):
     plog = PredictionLog(tmp_path / "timed", flush_seconds=0.2)
     plog.record(_rows(1, "a"))
-    deadline = time.monotonic() + 30
-    while read_predictions(tmp_path / "timed").empty and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(read_predictions(tmp_path / "timed")) == 1
+    assert _logged_soon(tmp_path / "timed") == 1
     plog.close()
     full = PredictionLog(tmp_path / "full", flush_seconds=3600, flush_rows=10)
     full.record(_rows(10, "x"))
-    deadline = time.monotonic() + 30
-    while read_predictions(tmp_path / "full").empty and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(read_predictions(tmp_path / "full")) == 10
+    assert _logged_soon(tmp_path / "full") == 10
     full.close()
     assert len(list((tmp_path / "full").glob("part-*.parquet"))) == 1  # close had nothing left
 
