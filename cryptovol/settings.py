@@ -44,6 +44,16 @@ class Settings(BaseSettings):
         default=None, description="URL alerts are POSTed to (a credential: never logged).")
     alert_webhook_secret: SecretStr | None = Field(
         default=None, description="Key of the HMAC-SHA256 signature of webhook bodies.")
+    retrain_drift_checks: int = Field(
+        default=2, ge=1, description="Consecutive drifted checks that trigger a retrain.")
+    retrain_degradation: float = Field(
+        default=0.20, gt=0, description="Recent QLIKE worse than at evaluation by this share.")
+    retrain_behind_har: float = Field(
+        default=0.05, ge=0, description="Recent QLIKE worse than HAR's by this share.")
+    retrain_max_age_days: float = Field(default=90, gt=0, description="Oldest champion kept.")
+    retrain_cooldown_days: float = Field(default=7, ge=0, description="Least time between retrains.")
+    retrain_min_scored: int = Field(
+        default=30, ge=1, description="Scored forecasts before performance is judged.")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
     prefect_startup_timeout: float = Field(

@@ -31,6 +31,16 @@ class PolicyConfig:
     min_scored: int = 30
 
 
+def config_from(settings) -> PolicyConfig:
+    """The policy a :class:`~cryptovol.settings.Settings` asks for (``CRYPTOVOL_RETRAIN_*``)."""
+    return PolicyConfig(
+        drift_checks=settings.retrain_drift_checks, degradation=settings.retrain_degradation,
+        behind_har=settings.retrain_behind_har,
+        max_age=timedelta(days=settings.retrain_max_age_days),
+        cooldown=timedelta(days=settings.retrain_cooldown_days),
+        min_scored=settings.retrain_min_scored)
+
+
 @dataclass(frozen=True)
 class Observation:
     """What the monitor knows at ``now`` about the champion of one bar size."""

@@ -58,3 +58,14 @@ def test_age_and_cooldown():
     assert cooled.reasons[-1] == "cooldown: last retrain 3 days ago (min 7)"
     after = decide(Observation(NOW, old, last_retrain=NOW - timedelta(days=8)))
     assert after.retrain
+
+
+def test_the_policy_reads_its_settings(monkeypatch, tmp_path):
+    from cryptovol.settings import Settings
+    from monitoring.policy import config_from
+
+    assert config_from(Settings(home=tmp_path)) == PolicyConfig()  # the documented defaults
+    monkeypatch.setenv("CRYPTOVOL_RETRAIN_DRIFT_CHECKS", "3")
+    monkeypatch.setenv("CRYPTOVOL_RETRAIN_COOLDOWN_DAYS", "1.5")
+    config = config_from(Settings(home=tmp_path))
+    assert config.drift_checks == 3 and config.cooldown == timedelta(days=1.5)
