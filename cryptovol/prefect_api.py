@@ -82,6 +82,9 @@ def prefect_api(api_url: str | None, prefect_home: Path, timeout: float = 180.0,
     bind, or a start-up that timed out under load) and stopped when the block ends.
     """
     if api_url:
+        if not _healthy(api_url):
+            raise PrefectUnavailable(f"PREFECT_API_URL={api_url} does not answer; start that Prefect "
+                                     "server, or unset PREFECT_API_URL to use an embedded one")
         yield api_url
         return
     error: PrefectUnavailable | None = None

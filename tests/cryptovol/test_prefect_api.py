@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from cryptovol.prefect_api import PrefectUnavailable, prefect_api
+from cryptovol.redis_runtime import free_port
 from tests.flows.processes import SLOW
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,12 @@ def test_a_start_that_times_out_is_retried_then_named(tmp_path, caplog):
     assert "Prefect API start 1 of 2 failed" in caplog.text
 
 
-def test_a_configured_api_is_used_as_is(tmp_path):
-    with prefect_api("http://127.0.0.1:4200/api", tmp_path / "prefect") as url:
-        assert url == "http://127.0.0.1:4200/api"
+def test_a_configured_api_is_used_as_is_and_a_dead_one_is_named(tmp_path):
+    with prefect_api(None, tmp_path / "embedded", timeout=180 * SLOW) as running, \
+            prefect_api(running, tmp_path / "prefect") as url:
+        assert url == running
     assert not (tmp_path / "prefect").exists()  # nothing started, nothing written
+    dead = f"http://127.0.0.1:{free_port()}/api"
+    with pytest.raises(PrefectUnavailable, match=f"PREFECT_API_URL={dead} does not answer; start"), \
+            prefect_api(dead, tmp_path / "prefect"):
+        pass
