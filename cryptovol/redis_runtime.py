@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -26,7 +25,7 @@ import redis
 
 from cryptovol import files
 from cryptovol.errors import UserError
-from cryptovol.processes import die_with_parent
+from cryptovol.processes import die_with_parent, pid_alive
 from cryptovol.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,14 +120,6 @@ class RedisServer:
         log.info("stopped redis-server on port %s", self.port)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def running_platform_redis(settings: Settings) -> str | None:
     """URL of the platform redis-server another cryptovol process runs, if it answers."""
     try:
@@ -136,7 +127,7 @@ def running_platform_redis(settings: Settings) -> str | None:
     except (OSError, ValueError):
         return None
     url = state.get("url")
-    if url and _pid_alive(int(state.get("pid", -1))) and ping(url):
+    if url and pid_alive(int(state.get("pid", -1))) and ping(url):
         return url
     return None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.logging import RichHandler
 
-from cryptovol.processes import die_with_parent
+from cryptovol.processes import die_with_parent, terminate
 from cryptovol.settings import Settings
 
 NOISY_LOGGERS = ("feast", "alembic", "mlflow", "urllib3", "httpx", "numexpr")
@@ -91,13 +91,7 @@ def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace:
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        terminate(proc, grace=grace, group=True)
         with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
             os.killpg(proc.pid, signal.SIGKILL)
         return 0
