@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -121,13 +122,16 @@ def test_predict_command_prints_a_table_and_fails_cleanly(service):
     assert "404" in bad.stderr and "NOTACOIN" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def _load_until(url: str, version: str, budget_s: float) -> tuple[list[int], list[str]]:
+def _load_until(url: str, version: str, budget_s: float,
+                started: threading.Event | None = None) -> tuple[list[int], list[str]]:
     """Bounded load (sequential requests, at most ``budget_s`` seconds) until ``version`` answers."""
     statuses, versions = [], []
     deadline = time.monotonic() + budget_s * SLOW
     while time.monotonic() < deadline and len(statuses) < 5000:
         response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30)
         statuses.append(response.status_code)
+        if started is not None:
+            started.set()
         if response.status_code == 200:
             ISSUED.append(response.json()["request_id"])
             answered = {p["model_version"] for p in response.json()["predictions"]}
@@ -138,18 +142,36 @@ def _load_until(url: str, version: str, budget_s: float) -> tuple[list[int], lis
     return statuses, versions
 
 
+def _load_while(url: str, version: str, command: list[str], home: Path) -> tuple[list[int], list[str]]:
+    """Keep requesting from before ``command`` runs until ``version`` answers (load and change overlap)."""
+    result: dict[str, object] = {}
+    started = threading.Event()
+
+    def run() -> None:
+        try:
+            result["load"] = _load_until(url, version, budget_s=120, started=started)
+        except BaseException as exc:  # reported in the test's thread below
+            result["error"] = exc
+            started.set()
+
+    load = threading.Thread(target=run)
+    load.start()
+    assert started.wait(timeout=60 * SLOW), "the service did not answer the first request"
+    done = subprocess.run([CLI, *command], env=_env(home), capture_output=True, text=True,
+                          timeout=120 * SLOW)
+    load.join(timeout=180 * SLOW)
+    assert done.returncode == 0, done.stderr
+    assert not load.is_alive(), "load still running"
+    if "error" in result:
+        raise result["error"]
+    return result["load"]
+
+
 def test_running_service_follows_promotion_and_rollback_without_a_failed_request(service):
     url, home = service
-    promote = subprocess.run([CLI, "models", "promote", "2"], env=_env(home), capture_output=True,
-                             text=True, timeout=120 * SLOW)
-    assert promote.returncode == 0, promote.stderr
-    statuses, versions = _load_until(url, "2", budget_s=90)
+    statuses, versions = _load_while(url, "2", ["models", "promote", "2"], home)
     assert versions[-1] == "2", f"still answering v{versions[-1]} after {len(statuses)} requests"
     assert set(statuses) == {200} and versions[0] == "1" and len(statuses) > 1
-    rollback = subprocess.run([CLI, "models", "rollback"], env=_env(home), capture_output=True,
-                              text=True, timeout=120 * SLOW)
-    assert rollback.returncode == 0, rollback.stderr
-    statuses, versions = _load_until(url, "1", budget_s=90)
-    assert versions[-1] == "1" and set(statuses) == {200}
+    statuses, versions = _load_while(url, "1", ["models", "rollback"], home)
+    assert versions[-1] == "1" and set(statuses) == {200} and versions[0] == "2"
     assert "now serving crypto-vol-forecaster v2 (was v1)" in (home / "serve.log").read_text()
-
