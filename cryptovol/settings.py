@@ -110,12 +110,18 @@ class Settings(BaseSettings):
         return self.home / "mlflow" / "artifacts"
 
     @property
-    def features_path(self) -> Path:
-        return self.home / "features" / f"features_{self.bar}.parquet"
+    def features_dir(self) -> Path:
+        """The offline feature table: a folder of parquet parts (``feature_repo.offline_table``)."""
+        return self.home / "features" / f"features_{self.bar}"
 
     @property
-    def targets_path(self) -> Path:
-        return self.home / "features" / f"targets_{self.bar}_h{self.horizon}.parquet"
+    def targets_dir(self) -> Path:
+        return self.home / "features" / f"targets_{self.bar}_h{self.horizon}"
+
+    @property
+    def inbox(self) -> Path:
+        """Where candle files dropped for `cryptovol refresh` wait (moved aside once loaded)."""
+        return self.home / "inbox"
 
     @property
     def reports_dir(self) -> Path:
@@ -127,7 +133,7 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         for path in (self.home, self.artifact_root, self.home / "candles",
-                     self.features_path.parent, self.reports_dir, self.redis_dir):
+                     self.features_dir.parent, self.reports_dir, self.redis_dir):
             path.mkdir(parents=True, exist_ok=True)
 
 

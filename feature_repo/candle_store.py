@@ -10,7 +10,7 @@ previous complete store, and a file is rewritten only when its content changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +27,13 @@ class UpsertResult:
     updated: int
     unchanged: int
     total: int
+    # per symbol, the earliest bar that was inserted or changed (what a refresh recomputes from)
+    changed_from: dict[str, pd.Timestamp] = field(default_factory=dict)
+
+    @property
+    def since(self) -> pd.Timestamp | None:
+        """The earliest bar inserted or changed, over all symbols (None: nothing changed)."""
+        return min(self.changed_from.values()) if self.changed_from else None
 
 
 def candles_path(home: Path, bar: str) -> Path:
@@ -54,16 +61,20 @@ def upsert_frames(existing: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFra
     """New rows win over stored ones with the same (symbol, ts). Pure."""
     new = new[CANDLE_COLUMNS].astype({"ts": TS_DTYPE}).drop_duplicates(KEY, keep="last")
     existing = existing[CANDLE_COLUMNS].astype({"ts": TS_DTYPE})
-    both = existing.merge(new, on=KEY, how="inner", suffixes=("_old", ""))
+    both = existing.merge(new, on=KEY, how="right", suffixes=("_old", ""),
+                          indicator=True)
     values = [c for c in CANDLE_COLUMNS if c not in KEY]
-    same = pd.Series(True, index=both.index)
+    same = both["_merge"].eq("both")
     for col in values:
         a, b = both[f"{col}_old"], both[col]
         same &= (a == b) | (a.isna() & b.isna())
+    changed = both.loc[~same, KEY]
     merged = pd.concat([existing, new], ignore_index=True).drop_duplicates(KEY, keep="last")
     merged = merged.sort_values(KEY, ignore_index=True)
-    return merged, UpsertResult(inserted=len(new) - len(both), updated=int((~same).sum()),
-                                unchanged=int(same.sum()), total=len(merged))
+    inserted = int(both["_merge"].eq("right_only").sum())
+    return merged, UpsertResult(
+        inserted=inserted, updated=len(changed) - inserted, unchanged=int(same.sum()),
+        total=len(merged), changed_from=changed.groupby("symbol")["ts"].min().to_dict())
 
 
 def merge_quarantine(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:

@@ -36,9 +36,13 @@ class IngestResult:
 
 
 def ingest(settings: Settings, paths: list[str], fmt: str | None = None,
-           symbol: str | None = None, bar: str | None = None, progress=None) -> IngestResult:
-    """Read candle files into the candle store (upsert), resampled to ``bar`` if it is coarser."""
-    candles, report, _ = read_paths(paths, fmt, symbol, progress)
+           symbol: str | None = None, bar: str | None = None, progress=None,
+           on_error=None) -> IngestResult:
+    """Read candle files into the candle store (upsert), resampled to ``bar`` if it is coarser.
+
+    ``on_error(path, exc)``: skip files that cannot be read instead of failing (see read_paths).
+    """
+    candles, report, _ = read_paths(paths, fmt, symbol, progress, on_error, bar)
     native = report.bar or infer_bar(candles["ts"], candles["symbol"])
     target = bar or native
     resampled = None

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from cryptovol import files
 from cryptovol.settings import Settings
+from feature_repo.offline_table import feature_table
 from monitoring.drift import DriftSummary, drift_windows, nothing_new, run_drift, save
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def check_drift(settings: Settings, reference: pd.DataFrame, features_end: pd.Ti
     ``features_end`` the newest bar its training run saw (the flow fetches both from the
     registry); ``label`` names the report files. Nothing new since: a summary that says so.
     """
-    features = files.read_parquet(settings.features_path)
+    features = feature_table(settings).read()
     reference, current = drift_windows(reference, features, features_end, settings.drift_window_days)
     if current.empty:
         log.info("drift: no bar after the champion's training data (%s): nothing to judge",

@@ -17,6 +17,7 @@ from cryptovol import files
 from cryptovol.settings import REPO_ROOT, Settings
 from feature_repo import store as feast_store
 from feature_repo.objects.feature_services import service_name
+from feature_repo.offline_table import feature_table, target_table
 from feature_repo.transforms.config import config_for, feature_names
 from feature_repo.transforms.targets import spike_rule
 from training.backtest import backtest
@@ -93,8 +94,8 @@ def fitted_thresholds(frame: pd.DataFrame, horizon: int, scale: float) -> dict:
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     store = feast_store.open_store(settings, redis_url)
     features = feature_names(settings)
-    frame = training_frame(store, settings.bar, features, files.read_parquet(settings.targets_path))
-    returns = files.read_parquet(settings.features_path, columns=["symbol", "event_timestamp", "log_return"])
+    frame = training_frame(store, settings.bar, features, target_table(settings).read())
+    returns = feature_table(settings).read(["symbol", "event_timestamp", "log_return"])
     folds = walk_forward(frame["event_timestamp"], settings.bar_delta, settings.horizon,
                          folds=settings.folds, test_fraction=settings.test_fraction,
                          embargo=settings.embargo)

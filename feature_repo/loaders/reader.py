@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cryptovol.bars import expecting
 from feature_repo.loaders.binance import KLINE_COLUMNS, parse_binance
 from feature_repo.loaders.bybit import parse_bybit
 from feature_repo.loaders.candles import CANDLE_COLUMNS, CandleError, LoadReport
@@ -139,8 +140,10 @@ def _read_raw(path: Path, fmt: str | None) -> tuple[pd.DataFrame, str | None, in
     return raw, fmt, first_line, notes
 
 
-def read_file(path: Path, fmt: str | None = None, symbol: str | None = None
-              ) -> tuple[pd.DataFrame, LoadReport]:
+def read_file(path: Path, fmt: str | None = None, symbol: str | None = None,
+              bar: str | None = None) -> tuple[pd.DataFrame, LoadReport]:
+    """One file → canonical candles + its load report. ``bar``: the bar size expected, used
+    when the file holds a single bar per symbol (nothing to infer it from)."""
     path = Path(path)
     if not path.is_file():
         raise CandleError(f"{path}: no such file")
@@ -167,7 +170,8 @@ def read_file(path: Path, fmt: str | None = None, symbol: str | None = None
         "canonical": lambda: parse_canonical(raw, origin, first_line, symbol),
     }
     try:
-        candles, report = parsers[fmt]()
+        with expecting(bar):
+            candles, report = parsers[fmt]()
     except KeyError as exc:  # a column the format needs is missing
         raise CandleError(f"{path}: {fmt} file without column {exc}") from exc
     except ValueError as exc:
@@ -197,15 +201,26 @@ def expand_paths(items: list[str]) -> list[Path]:
 
 def read_paths(items: list[str], fmt: str | None = None, symbol: str | None = None,
                progress: Callable[[list[Path]], Iterable[Path]] | None = None,
-               ) -> tuple[pd.DataFrame, LoadReport, list[LoadReport]]:
+               on_error: Callable[[Path, CandleError], None] | None = None,
+               bar: str | None = None) -> tuple[pd.DataFrame, LoadReport, list[LoadReport]]:
     """Read every file; returns all candles, the combined report and the per-file reports.
 
-    ``progress`` wraps the list of files (e.g. a progress bar) while they are read.
+    ``progress`` wraps the list of files (e.g. a progress bar) while they are read. A file
+    that cannot be read raises :class:`CandleError`, or with ``on_error`` is passed to it and
+    skipped (no readable file at all: CandleError).
     """
     frames, reports = [], []
     files = expand_paths(items)
     for path in progress(files) if progress else files:
-        candles, report = read_file(path, fmt, symbol)
+        try:
+            candles, report = read_file(path, fmt, symbol, bar)
+        except CandleError as exc:
+            if on_error is None:
+                raise
+            on_error(path, exc)
+            continue
         frames.append(candles)
         reports.append(report)
+    if not frames:
+        raise CandleError("none of the files could be read")
     return pd.concat(frames, ignore_index=True), LoadReport.combine(reports), reports

@@ -19,7 +19,7 @@ def test_environment_is_read_with_prefix_and_standard_names(monkeypatch, tmp_pat
     assert s.redis_url == "redis://127.0.0.1:6390/2"
     assert s.tracking_uri == "http://mlflow:5000"
     assert s.bars_per_year == 8760
-    assert s.features_path == tmp_path / "features" / "features_1h.parquet"
+    assert s.features_dir == tmp_path / "features" / "features_1h"
 
 
 def test_default_tracking_uri_is_sqlite_under_home(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from cryptovol.settings import Settings
 from feature_repo import ingest, jobs
 from feature_repo import store as feast_store
+from feature_repo.offline_table import feature_table
 from feature_repo.transforms.config import feature_names
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ def materialized(tmp_path_factory, redis_url):
     jobs.build_features(settings)
     latest = jobs.apply_and_materialize(settings, redis_url)
     store = feast_store.open_store(settings, redis_url)
-    return settings, store, latest, pd.read_parquet(settings.features_path)
+    return settings, store, latest, feature_table(settings).read()
 
 
 def test_online_features_equal_the_offline_row_of_each_symbols_latest_bar(materialized):

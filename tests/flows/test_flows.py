@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from cryptovol.settings import DEMO_DATA
+from feature_repo.offline_table import feature_table, target_table
 from feature_repo.transforms.config import feature_names
 from flows.pipeline import features_flow, ingest_flow
 from tests.flows.processes import SLOW
@@ -28,8 +28,8 @@ def test_ingest_and_feature_flows_write_the_offline_tables(settings):
     assert (ingested.stored.inserted, ingested.symbols) == (37066, 23)
     assert (again.stored.inserted, again.stored.updated, again.stored.unchanged) == (0, 0, 37066)
     assert built.candles == built.feature_rows == 37066 and built.symbols == 23
-    features = pd.read_parquet(settings.features_path)
-    targets = pd.read_parquet(settings.targets_path)
+    features = feature_table(settings).read()
+    targets = target_table(settings).read()
     assert len(features) == built.feature_rows and len(targets) == built.target_rows
     # every target row has a feature row at the same (symbol, t)
     keys = ["symbol", "event_timestamp"]
@@ -44,7 +44,7 @@ def test_hourly_candles_flow_through_ingest_and_features(tmp_path):
     ingested = ingest_flow(settings, [str(DATA / "cdd_btcusdt_1h_excerpt.csv")])
     built = features_flow(settings)
     assert ingested.bar == "1h" and ingested.stored.inserted == 120
-    features = pd.read_parquet(settings.features_path)
+    features = feature_table(settings).read()
     assert len(features) == built.feature_rows == 120
     assert len(feature_names(settings)) == 40 and "hour_sin" in features.columns
     assert features.columns.tolist()[2:] == feature_names(settings)

@@ -14,6 +14,7 @@ import pytest
 
 from cryptovol.settings import Settings
 from feature_repo import candle_store
+from feature_repo.offline_table import feature_table
 from feature_repo.transforms.config import config_for
 from feature_repo.transforms.features import compute_features
 from tests.flows.processes import CLI, SLOW, clean_env, family, processes_of, run, wait_until_gone
@@ -67,7 +68,7 @@ def test_pipeline_stops_on_sigterm_and_sigkill_then_reruns_cleanly(tmp_path):
     settings = Settings(home=home)
     candles = candle_store.read_candles(home, "1d")
     assert len(candles) == 37066 and candles["symbol"].nunique() == 23
-    stored = pd.read_parquet(settings.features_path)
+    stored = feature_table(settings).read()
     fresh = compute_features(candles, config_for(settings))
     pd.testing.assert_frame_equal(stored.reset_index(drop=True), fresh.reset_index(drop=True))
     assert not processes_of(home)

@@ -63,11 +63,11 @@ def test_drift_windows_never_overlap():
 
 
 def test_check_drift_says_nothing_new_and_flags_a_regime_change(settings):
-    from cryptovol import files
+    from feature_repo.offline_table import feature_table
     from monitoring.jobs import check_drift
 
     calm = _daily(160)
-    files.write_parquet(calm, settings.features_path)
+    feature_table(settings).replace(calm)
     end = calm["event_timestamp"].iloc[-1]
     idle = check_drift(settings, calm, end, label="t")
     assert not idle.judged and idle.html is None
@@ -75,7 +75,7 @@ def test_check_drift_says_nothing_new_and_flags_a_regime_change(settings):
                               "(ends 2024-06-08 00:00)"
     # 60 new days in which vol is three times higher
     moved = _daily(220, shift_from=160)
-    files.write_parquet(moved, settings.features_path)
+    feature_table(settings).replace(moved)
     summary = check_drift(settings, calm, end, label="t")
     assert summary.judged and summary.current_rows == 60
     assert summary.columns["rv"]["score"] < summary.columns["rv"]["threshold"]  # K-S p-value
