@@ -61,11 +61,22 @@ def flow_services(settings: Settings) -> Iterator[str]:
         yield redis_url
 
 
+class _NoLibraryTracebacks(logging.Filter):
+    """Prefect logs a failed run's traceback; the CLI reports the error in one line instead
+    (the traceback is shown with --verbose)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith("prefect"):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-        handlers=[RichHandler(show_path=False, rich_tracebacks=False)], force=True,
-    )
+    handler = RichHandler(show_path=False, rich_tracebacks=False)
+    if not verbose:
+        handler.addFilter(_NoLibraryTracebacks())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[handler], force=True)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     # libraries' deprecation chatter (some reset the warning filters) goes to the log, shown
