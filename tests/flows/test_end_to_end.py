@@ -175,3 +175,59 @@ def test_running_service_follows_promotion_and_rollback_without_a_failed_request
     statuses, versions = _load_while(url, "1", ["models", "rollback"], home)
     assert versions[-1] == "1" and set(statuses) == {200} and versions[0] == "2"
     assert "now serving crypto-vol-forecaster v2 (was v1)" in (home / "serve.log").read_text()
+
+
+def _load_during(url: str, command: list[str], home: Path) -> tuple[list[int], list[str]]:
+    """Sequential requests for as long as ``command`` runs; returns statuses and answers' as_of."""
+    statuses, as_of, done = [], [], threading.Event()
+
+    def run() -> None:
+        while not done.is_set() and len(statuses) < 20000:
+            response = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30)
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                ISSUED.append(response.json()["request_id"])
+                as_of.append(response.json()["predictions"][0]["as_of"])
+
+    load = threading.Thread(target=run)
+    load.start()
+    try:
+        out = subprocess.run([CLI, *command], env=_env(home), capture_output=True, text=True,
+                             timeout=600 * SLOW)
+    finally:
+        done.set()
+        load.join(timeout=60 * SLOW)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return statuses, as_of
+
+
+def test_a_refresh_and_a_full_rematerialize_under_load_keep_every_answer_200(service):
+    import pandas as pd
+
+    from feature_repo.candle_store import read_candles
+    from feature_repo.offline_table import feature_table
+
+    url, home = service
+    last = read_candles(home, "1d")
+    last = last[last["ts"] == last["ts"].max()]
+    nxt = last.assign(ts=last["ts"] + pd.Timedelta(days=1), close=last["close"] * 1.02,
+                      high=last[["high", "close"]].max(axis=1) * 1.03, open=last["close"])
+    (home / "inbox").mkdir(exist_ok=True)
+    nxt.to_parquet(home / "inbox" / "next_day.parquet")
+    statuses, as_of = _load_during(url, ["refresh"], home)
+    assert len(statuses) > 1 and set(statuses) == {200}
+    after = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30).json()
+    ISSUED.append(after["request_id"])
+    assert {p["as_of"] for p in after["predictions"]} == {"2021-07-08T00:00:00+00:00"}
+    assert as_of[0] == "2021-07-07T00:00:00+00:00"
+    offline = feature_table(_settings(home)).read()
+    assert offline["event_timestamp"].max() == pd.Timestamp("2021-07-08", tz="UTC")
+
+    statuses, _ = _load_during(url, ["refresh", "--rebuild"], home)  # a full Feast materialize
+    assert len(statuses) > 1 and set(statuses) == {200}
+
+
+def _settings(home: Path):
+    from cryptovol.settings import Settings
+
+    return Settings(home=home, redis_url=None, mlflow_tracking_uri=None)
