@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     model_name: str = "crypto-vol-forecaster"
     experiment_name: str = "cryptovol"
     drift_window_days: int = Field(default=90, ge=1)
+    drift_min_days: float = Field(
+        default=7, gt=0, description="New bars (in days) a drift check waits for before judging.")
     folds: int = Field(default=4, ge=1, description="Walk-forward test blocks.")
     test_fraction: float = Field(default=0.4, gt=0, lt=1, description="Share of time under test.")
     embargo: int = Field(default=0, ge=0, description="Bars between purge and test block.")
@@ -54,6 +56,8 @@ class Settings(BaseSettings):
     retrain_cooldown_days: float = Field(default=7, ge=0, description="Least time between retrains.")
     retrain_min_scored: int = Field(
         default=30, ge=1, description="Scored forecasts before performance is judged.")
+    monitor_window_days: float = Field(
+        default=30, gt=0, description="Recent window of scored forecasts the policy judges.")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
     prefect_startup_timeout: float = Field(

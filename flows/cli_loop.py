@@ -44,3 +44,33 @@ def refresh(
         err.print(f"[yellow]unreadable:[/] {name} → {settings.inbox / 'failed'}: ", end="")
         err.print(reason, markup=False, highlight=False, soft_wrap=True)
     console.print(f"refresh ({settings.bar}): {result.describe()}", highlight=False)
+
+
+def monitor(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> None:
+    """Check the champion: data drift since its training data, realized QLIKE next to HAR and
+    EWMA, and the retrain policy's decision (recorded in CRYPTOVOL_HOME/monitoring)."""
+    from rich.table import Table
+
+    from cryptovol.prefect_api import prefect_api
+    from flows.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home, bar=bar)
+    configure_logging(verbose)
+    with prefect_api(settings.prefect_api_url, settings.home / "prefect",
+                     settings.prefect_startup_timeout):
+        from flows.loop import monitor_flow
+
+        result = monitor_flow(settings)
+    table = Table(title=f"cryptovol monitor ({settings.bar}, champion v{result.champion})",
+                  show_header=False)
+    table.add_row("drift", result.drift.describe())
+    if result.drift.html:
+        table.add_row("drift report", str(result.drift.html))
+    table.add_row("performance", result.performance.describe())
+    if result.recent_scored:
+        q = result.recent_qlike
+        table.add_row(f"last {settings.monitor_window_days:g} days",
+                      f"champion {q['champion']:.4f}, HAR {q['har']:.4f}, EWMA {q['ewma']:.4f} "
+                      f"on {result.recent_scored:,} forecasts")
+    table.add_row("decision", result.decision.as_text())
+    console.print(table)

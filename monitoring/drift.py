@@ -23,6 +23,7 @@ class DriftSummary:
     failed: bool | None = None  # Evidently's test "share of drifted columns < 0.5" failed
     current_rows: int = 0  # feature rows judged (stamped after the training data)
     since: pd.Timestamp | None = None  # the end of the model's training data
+    waiting: str | None = None  # why nothing was judged although new bars arrived
 
     @property
     def judged(self) -> bool:
@@ -34,6 +35,8 @@ class DriftSummary:
         return self.failed if self.failed is not None else self.share >= 0.5
 
     def describe(self) -> str:
+        if not self.judged and self.waiting:
+            return f"not judged yet: {self.waiting}"
         if not self.judged:
             return (f"nothing to judge: no bar after the champion's training data "
                     f"(ends {self.since:%Y-%m-%d %H:%M})")
@@ -42,8 +45,26 @@ class DriftSummary:
                 f"({self.share:.0%}) on {self.current_rows:,} rows since {self.since:%Y-%m-%d %H:%M}")
 
 
-def nothing_new(since: pd.Timestamp) -> DriftSummary:
-    return DriftSummary(drifted_columns=0, share=0.0, columns={}, current_rows=0, since=since)
+def nothing_new(since: pd.Timestamp, waiting: str | None = None) -> DriftSummary:
+    return DriftSummary(drifted_columns=0, share=0.0, columns={}, current_rows=0, since=since,
+                        waiting=waiting)
+
+
+# deterministic functions of the clock: they always "drift" between two time windows
+CALENDAR = ("dow_sin", "dow_cos", "hour_sin", "hour_cos")
+
+
+def too_few(current: pd.DataFrame, min_days: float) -> str | None:
+    """Why ``current`` is too short a window to judge (None: long enough). Pure.
+
+    A drift test on a day or two of bars compares one market moment (every coin at the same
+    few closes) with three months: it flags nearly everything. Wait for ``min_days``."""
+    span = current["event_timestamp"].max() - current["event_timestamp"].min()
+    closes = current["event_timestamp"].nunique()
+    if span < pd.Timedelta(days=min_days) - pd.Timedelta(microseconds=1) or closes < 2:
+        return (f"{closes} bar close(s) ({len(current):,} rows) since the champion's training "
+                f"data; the check waits for {min_days:g} days of new bars")
+    return None
 
 
 def drift_windows(reference: pd.DataFrame, features: pd.DataFrame, features_end: pd.Timestamp,

@@ -9,7 +9,15 @@ import pandas as pd
 
 from cryptovol.settings import Settings
 from feature_repo.offline_table import feature_table
-from monitoring.drift import DriftSummary, drift_windows, nothing_new, run_drift, save
+from monitoring.drift import (
+    CALENDAR,
+    DriftSummary,
+    drift_windows,
+    nothing_new,
+    run_drift,
+    save,
+    too_few,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +36,10 @@ def check_drift(settings: Settings, reference: pd.DataFrame, features_end: pd.Ti
         log.info("drift: no bar after the champion's training data (%s): nothing to judge",
                  features_end)
         return nothing_new(features_end)
-    trained_on = [c for c in reference.columns if c not in ("symbol", "event_timestamp")]
+    if waiting := too_few(current, settings.drift_min_days):
+        log.info("drift: %s", waiting)
+        return nothing_new(features_end, waiting)
+    trained_on = [c for c in reference.columns if c not in ("symbol", "event_timestamp", *CALENDAR)]
     columns = [c for c in trained_on if c in current.columns]
     if missing := sorted(set(trained_on) - set(columns)):
         # the feature set changed since the model was trained: compare what both have

@@ -82,3 +82,14 @@ def test_check_drift_says_nothing_new_and_flags_a_regime_change(settings):
     assert summary.dataset_drift and summary.failed is True
     assert summary.describe().startswith("DRIFT: ") and "on 60 rows since 2024-06-08" in summary.describe()
     assert summary.html.exists()
+
+
+def test_a_few_new_bars_wait_instead_of_being_judged():
+    from monitoring.drift import too_few
+
+    stamps = pd.date_range("2024-01-01", periods=8, freq="D", tz="UTC")
+    rows = pd.DataFrame({"event_timestamp": stamps.repeat(3)})  # 3 coins
+    assert too_few(rows.head(3), 7) == ("1 bar close(s) (3 rows) since the champion's training "
+                                        "data; the check waits for 7 days of new bars")
+    assert too_few(rows.head(21), 7) is not None  # 7 closes span 6 days
+    assert too_few(rows, 7) is None  # 8 closes span 7 days

@@ -1,0 +1,165 @@
+"""One monitoring run for a bar size: drift + realized performance → the policy's decision, recorded.
+
+The flow hands in what lives elsewhere (the champion's identity, its training reference, a
+``predict`` function for point-in-time recomputation, the prediction log); this module reads the
+offline tables, scores, decides and appends the run to the monitoring log
+(``CRYPTOVOL_HOME/monitoring/monitor_<bar>.jsonl``), whose earlier lines give the policy its
+history: the drift verdicts against the current champion, and the last retrain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cryptovol import files
+from cryptovol.settings import Settings
+from feature_repo.offline_table import feature_table, target_table
+from monitoring.drift import DriftSummary
+from monitoring.performance import (
+    Performance,
+    baseline_forecasts,
+    evaluate,
+    fit_har_per_symbol,
+    logged_forecasts,
+    recent,
+)
+from monitoring.policy import Decision, Observation, config_from, decide
+from training.metrics import qlike
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Champion:
+    """What the monitor needs to know about the model in production."""
+
+    version: str
+    trained_at: datetime
+    features_end: pd.Timestamp
+    reference: pd.DataFrame  # its training-window features
+    eval_qlike: float | None  # its walk-forward QLIKE at evaluation
+    predict: Callable[[pd.DataFrame], np.ndarray]  # feature rows -> per-bar vol forecasts
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    bar: str
+    champion: str
+    drift: DriftSummary
+    performance: Performance
+    recent_qlike: dict[str, float]
+    recent_scored: int
+    decision: Decision
+    record: dict
+
+    def describe(self) -> str:
+        return (f"{self.bar} champion v{self.champion}: drift: {self.drift.describe()}; "
+                f"performance: {self.performance.describe()}; decision: {self.decision.as_text()}")
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.home / "monitoring" / f"monitor_{settings.bar}.jsonl"
+
+
+def history(settings: Settings) -> list[dict]:
+    """Earlier monitoring records, oldest first (a torn last line is skipped)."""
+    path = log_path(settings)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def append_record(settings: Settings, record: dict) -> None:
+    """One JSON line per run, appended under the log's lock and fsynced."""
+    path = log_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with files.store_lock(path), open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, default=str) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def champion_forecasts(settings: Settings, champion: Champion, after: pd.DataFrame,
+                       predictions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The champion's forecasts for the bars after its training data: from the prediction log
+    when it has any for this version, else recomputed point-in-time from the offline features."""
+    logged = logged_forecasts(predictions, champion.version) if len(predictions) else pd.DataFrame()
+    if len(logged):
+        return logged, "prediction log"
+    if after.empty:
+        return pd.DataFrame(columns=["symbol", "as_of", "champion"]), "none"
+    return pd.DataFrame({"symbol": after["symbol"].to_numpy(),
+                         "as_of": after["event_timestamp"].to_numpy(),
+                         "champion": champion.predict(after)}), "recomputed"
+
+
+def score_champion(settings: Settings, champion: Champion, predictions: pd.DataFrame,
+                   features: pd.DataFrame, targets: pd.DataFrame) -> Performance:
+    """Realized performance of ``champion`` on the bars after its training data."""
+    after = features[features["event_timestamp"] > champion.features_end]
+    forecasts, source = champion_forecasts(settings, champion, after, predictions)
+    known = champion.features_end - settings.horizon * pd.Timedelta(settings.bar_delta)
+    train = champion.reference.merge(
+        targets.loc[targets["event_timestamp"] <= known, ["symbol", "event_timestamp", "target_rv"]],
+        on=["symbol", "event_timestamp"], how="inner")
+    baselines = baseline_forecasts(after, fit_har_per_symbol(train))
+    return evaluate(forecasts, baselines, targets, source)
+
+
+def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
+            predictions: pd.DataFrame, now: datetime | None = None) -> MonitorResult:
+    """Score the champion, ask the policy, and append the run to the monitoring log."""
+    now = now or datetime.now(UTC)
+    features = feature_table(settings).read()
+    targets = target_table(settings).read()
+    performance = score_champion(settings, champion, predictions, features, targets)
+    window = recent(performance.scored_rows, settings.monitor_window_days)
+    recent_q = {m: float(qlike_of(window, m)) for m in ("champion", "har", "ewma")}
+    earlier = history(settings)
+    verdicts = [r["drift_failed"] for r in earlier
+                if r.get("champion") == champion.version and r.get("drift_failed") is not None]
+    if drift.judged:
+        verdicts.append(bool(drift.dataset_drift))
+    retrains = [r["at"] for r in earlier if r.get("kind") == "retrain"]
+    observation = Observation(
+        now=now, trained_at=champion.trained_at, drift_failed=verdicts,
+        recent_qlike=recent_q["champion"] if len(window) else None,
+        har_qlike=recent_q["har"] if len(window) else None, eval_qlike=champion.eval_qlike,
+        scored=len(window),
+        last_retrain=datetime.fromisoformat(retrains[-1]) if retrains else None)
+    decision = decide(observation, config_from(settings))
+    top = sorted(drift.columns.items(), key=lambda kv: kv[1]["score"])[:5]
+    record = {
+        "kind": "monitor", "at": now.isoformat(), "bar": settings.bar, "champion": champion.version,
+        "drift_judged": drift.judged, "drift_failed": bool(drift.dataset_drift) if drift.judged else None,
+        "drift_share": drift.share, "drifted_columns": drift.drifted_columns,
+        "drift_top": {name: v["score"] for name, v in top}, "drift_report": str(drift.html or ""),
+        "scored": performance.scored, "source": performance.source,
+        "qlike": performance.qlike, "recent_qlike": recent_q, "recent_scored": len(window),
+        "eval_qlike": champion.eval_qlike, "decision": decision.as_text(),
+        "retrain": decision.retrain, "triggers": decision.triggers,
+    }
+    append_record(settings, record)
+    result = MonitorResult(settings.bar, champion.version, drift, performance, recent_q,
+                           len(window), decision, record)
+    log.info("monitor: %s", result.describe())
+    return result
+
+
+def qlike_of(rows: pd.DataFrame, model: str) -> float:
+    return qlike(rows["target_rv"], rows[model]) if len(rows) else float("nan")
