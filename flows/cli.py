@@ -14,7 +14,7 @@ from rich.table import Table
 
 from cryptovol.settings import REPO_ROOT
 from flows.cli_data import data_app, ingest
-from flows.cli_loop import monitor, refresh
+from flows.cli_loop import monitor, refresh, retrain
 from flows.cli_models import models_app, train, training_table
 from flows.console import console, err, print_error
 from flows.console import fail as _fail
@@ -25,6 +25,7 @@ app = typer.Typer(help="cryptovol: crypto volatility forecasting, from candles t
 app.command()(ingest)
 app.command()(refresh)
 app.command()(monitor)
+app.command()(retrain)
 app.add_typer(data_app, name="data")
 app.command()(train)
 app.add_typer(models_app, name="models")

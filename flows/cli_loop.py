@@ -46,21 +46,25 @@ def refresh(
     console.print(f"refresh ({settings.bar}): {result.describe()}", highlight=False)
 
 
-def monitor(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> None:
+def monitor(
+    retrain: Annotated[bool, typer.Option(
+        help="Run the retrain flow when the policy decides so (--no-retrain: only report).")] = True,
+    bar: Bar = None, home: Home = None, verbose: Verbose = False,
+) -> None:
     """Check the champion: data drift since its training data, realized QLIKE next to HAR and
-    EWMA, and the retrain policy's decision (recorded in CRYPTOVOL_HOME/monitoring)."""
+    EWMA, the retrain policy's decision (recorded in CRYPTOVOL_HOME/monitoring) — and retrain,
+    gate and alert when the policy says so."""
     from rich.table import Table
 
-    from cryptovol.prefect_api import prefect_api
-    from flows.runtime import bootstrap, configure_logging
+    from flows.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
-    with prefect_api(settings.prefect_api_url, settings.home / "prefect",
-                     settings.prefect_startup_timeout):
+    with flow_services(settings) as redis_url:
         from flows.loop import monitor_flow
 
-        result = monitor_flow(settings)
+        outcome = monitor_flow(settings, redis_url, retrain)
+    result = outcome.monitor
     table = Table(title=f"cryptovol monitor ({settings.bar}, champion v{result.champion})",
                   show_header=False)
     table.add_row("drift", result.drift.describe())
@@ -73,4 +77,23 @@ def monitor(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> Non
                       f"champion {q['champion']:.4f}, HAR {q['har']:.4f}, EWMA {q['ewma']:.4f} "
                       f"on {result.recent_scored:,} forecasts")
     table.add_row("decision", result.decision.as_text())
+    if outcome.retrain is not None:
+        table.add_row("retrain", outcome.retrain.alert.title)
+        table.add_row("gate", outcome.retrain.gate)
     console.print(table)
+
+
+def retrain(
+    reason: Annotated[str, typer.Option(help="Why (recorded and sent in the alert).")] = "manual",
+    bar: Bar = None, home: Home = None, verbose: Verbose = False,
+) -> None:
+    """Retrain now: walk-forward train → gate → promote or keep → alert (to the configured channels)."""
+    from flows.runtime import bootstrap, configure_logging, flow_services
+
+    settings = bootstrap(home=home, bar=bar)
+    configure_logging(verbose)
+    with flow_services(settings) as redis_url:
+        from flows.loop import retrain_flow
+
+        outcome = retrain_flow(settings, redis_url, reason)
+    console.print(outcome.alert.text, markup=False, highlight=False)

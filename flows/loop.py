@@ -7,8 +7,12 @@ retried refresh is safe (it picks up whatever the interrupted attempt left undon
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from prefect import flow, task
 
+from cryptovol.alerts import Alert
 from cryptovol.settings import Settings
 from feature_repo import jobs as feature_jobs
 
@@ -59,9 +63,10 @@ def load_champion(settings: Settings):
 
 
 @flow(name="monitor")
-def monitor_flow(settings: Settings):
+def monitor_flow(settings: Settings, redis_url: str, retrain: bool = True) -> LoopOutcome:
     """Drift of the bars after the champion's training data, its realized QLIKE next to HAR and
-    EWMA, and the retrain policy's decision (recorded in the monitoring log)."""
+    EWMA, and the retrain policy's decision (recorded in the monitoring log); a decision to
+    retrain runs the retrain flow (unless ``retrain`` is False)."""
     from cryptovol.prediction_log import log_folder, read_predictions
     from monitoring import jobs as monitoring_jobs
     from monitoring.monitor import monitor
@@ -70,4 +75,77 @@ def monitor_flow(settings: Settings):
     drift = monitoring_jobs.check_drift(settings, champion.reference, champion.features_end,
                                         label=f"champion_v{champion.version}")
     predictions = read_predictions(log_folder(settings.home, settings.bar))
-    return monitor(settings, champion, drift, predictions)
+    checked = monitor(settings, champion, drift, predictions)
+    retrained = None
+    if checked.decision.retrain and retrain:
+        trigger = "; ".join(checked.decision.reasons)
+        retrained = retrain_flow(settings, redis_url, trigger, checked.record)
+    return LoopOutcome(monitor=checked, retrain=retrained)
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    version: str
+    promoted: bool
+    serving: str | None
+    gate: str
+    report: str
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class LoopOutcome:
+    monitor: object  # monitoring.monitor.MonitorResult
+    retrain: RetrainOutcome | None
+
+
+@task(name="train-and-gate", timeout_seconds=4 * 3600)
+def train_and_gate(settings: Settings, redis_url: str):
+    from training import jobs as training_jobs
+
+    return training_jobs.train_and_register(settings, redis_url)
+
+
+@flow(name="retrain")
+def retrain_flow(settings: Settings, redis_url: str, trigger: str,
+                 monitor_record: dict | None = None) -> RetrainOutcome:
+    """Train → gate → promote or keep → alert, and record the retrain (monitoring log, MLflow)."""
+    from cryptovol.alerts import send_configured
+    from monitoring.alerting import retrain_alert
+    from monitoring.monitor import append_record
+    from training.registry import configure
+
+    trained = train_and_gate(settings, redis_url)
+    registered = trained.model
+    reports = {"evaluation report": trained.report,
+               "drift report": (monitor_record or {}).get("drift_report", "")}
+    alert = retrain_alert(monitor_record, trigger, settings.bar, registered.name, registered.version,
+                          registered.decision.as_tag(), registered.is_champion,
+                          registered.champion_version, trained.metrics, reports)
+    send_configured(settings, alert)
+    append_record(settings, {
+        "kind": "retrain", "at": datetime.now(UTC).isoformat(), "bar": settings.bar,
+        "trigger": trigger, "version": registered.version, "promoted": registered.is_champion,
+        "serving": registered.champion_version, "gate": registered.decision.as_tag()})
+    client = configure(settings)
+    client.set_tag(registered.run_id, "retrain_trigger", trigger[:5000])
+    if monitor_record is not None:
+        client.set_tag(registered.run_id, "monitor_decision", monitor_record["decision"][:5000])
+    return RetrainOutcome(registered.version, registered.is_champion, registered.champion_version,
+                          registered.decision.as_tag(), trained.report, alert)
+
+
+def alert_on_failure(settings: Settings):
+    """A Prefect ``on_failure`` hook that alerts (the settings are captured, not serialized:
+    the webhook URL and secret never pass through Prefect)."""
+
+    def hook(flow, flow_run, state) -> None:
+        from cryptovol.alerts import send_configured
+        from cryptovol.errors import describe
+        from monitoring.alerting import failure_alert
+
+        error = state.result(raise_on_failure=False)
+        message = (describe(error) if isinstance(error, BaseException) else None) or str(state.message)
+        send_configured(settings, failure_alert(flow.name, settings.bar, message))
+
+    return hook

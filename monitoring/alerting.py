@@ -40,7 +40,8 @@ def retrain_alert(monitor: dict[str, Any] | None, trigger: str, bar: str, model:
                                             "holdout_champion_qlike", "holdout_rows") if k in metrics}
     lines = [f"*{model} ({bar}) retrained*: {outcome}", f"why: {trigger}"]
     if monitor is not None:
-        lines += [f"drift: {_drift_line(monitor)}", f"champion v{monitor['champion']}: {_qlike_line(monitor)}"]
+        lines += [f"drift: {_drift_line(monitor)}",
+                  f"champion v{monitor['champion']}: {_qlike_line(monitor)}"]
     lines.append(f"gate: {gate}")
     lines += [f"{name}: {path}" for name, path in reports.items() if path]
     return Alert(
