@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Scored forecasts before performance is judged.")
     monitor_window_days: float = Field(
         default=30, gt=0, description="Recent window of scored forecasts the policy judges.")
+    refresh_cron: str = Field(
+        default="*/15 * * * *", description="When the scheduled refresh looks at the inbox.")
+    monitor_cron: str = Field(default="30 0 * * *", description="When the scheduled monitor runs.")
+    retrain_cron: str = Field(
+        default="0 3 * * 0", description="When the scheduled max-age retrain checks the champion.")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
     prefect_startup_timeout: float = Field(

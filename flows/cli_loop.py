@@ -97,3 +97,29 @@ def retrain(
 
         outcome = retrain_flow(settings, redis_url, reason)
     console.print(outcome.alert.text, markup=False, highlight=False)
+
+
+def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> None:
+    """Serve the loop's Prefect deployments until Ctrl-C: refresh, monitor (→ retrain) and a
+    max-age retrain, on the cron schedules of CRYPTOVOL_REFRESH_CRON / _MONITOR_CRON / _RETRAIN_CRON.
+
+    With PREFECT_API_URL pointing at `prefect server start`, they show in the Prefect UI.
+    """
+    import os
+
+    from flows.runtime import bootstrap, configure_logging, flow_services
+
+    settings = bootstrap(home=home, bar=bar)
+    configure_logging(verbose)
+    with flow_services(settings) as redis_url:
+        # what scheduled runs (subprocesses of the runner) read: never a Prefect parameter
+        os.environ.update({"CRYPTOVOL_HOME": str(settings.home), "CRYPTOVOL_BAR": settings.bar,
+                           "REDIS_URL": redis_url})
+        from prefect import serve
+
+        from flows.schedules import deployments
+
+        console.print(f"schedules for {settings.bar}: refresh '{settings.refresh_cron}', monitor "
+                      f"'{settings.monitor_cron}', max-age retrain '{settings.retrain_cron}' (UTC); "
+                      "Ctrl-C to stop", highlight=False)
+        serve(*deployments(settings), print_starting_message=False)

@@ -93,6 +93,7 @@ def fitted_thresholds(frame: pd.DataFrame, horizon: int, scale: float) -> dict:
 
 def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     store = feast_store.open_store(settings, redis_url)
+    feast_store.apply(store, settings)  # idempotent: the registry names this home's tables
     features = feature_names(settings)
     frame = training_frame(store, settings.bar, features, target_table(settings).read())
     returns = feature_table(settings).read(["symbol", "event_timestamp", "log_return"])
