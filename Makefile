@@ -24,9 +24,9 @@ $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
 
 env: $(ENV_STAMP) ## Create/refresh .venv from uv.lock
 
-run: env ## Run the pipeline on the demo data, then serve the champion on http://$(HOST):$(PORT)
+run: env ## Run the pipeline on the demo data, then serve the champion on http://$(HOST):$(PORT) with the schedules beside it
 	$(UV) run --frozen cryptovol pipeline
-	$(UV) run --frozen cryptovol serve --host $(HOST) --port $(PORT)
+	$(UV) run --frozen cryptovol serve --schedule --host $(HOST) --port $(PORT)
 
 pipeline: env ## Run the pipeline only
 	$(UV) run --frozen cryptovol pipeline

@@ -97,15 +97,21 @@ def drift(home: Home = None, verbose: Verbose = False) -> None:
 def serve(
     port: Annotated[int, typer.Option(help="HTTP port.")] = 3000,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    schedule: Annotated[bool, typer.Option(
+        help="Run the loop's schedules beside the service (as `cryptovol schedule`).")] = False,
     bar: Bar = None,
     home: Home = None,
     verbose: Verbose = False,
 ) -> None:
-    """Serve the champion model over HTTP (BentoML) until Ctrl-C: POST /predict."""
+    """Serve the champion model over HTTP (BentoML) until Ctrl-C: POST /predict.
+
+    The service follows @champion: a promotion or rollback is served within
+    CRYPTOVOL_CHAMPION_POLL_SECONDS, without a restart."""
     from flows.runtime import (
         bootstrap,
         configure_logging,
         run_until_interrupted,
+        schedules_beside,
         service_environment,
     )
 
@@ -122,7 +128,9 @@ def serve(
             cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VolatilityService",
                    "--host", host, "--port", str(port), "--working-dir", str(REPO_ROOT)]
             console.print(f"serving on http://{host}:{port}  (Ctrl-C to stop)")
-            code = run_until_interrupted(cmd, service_environment(settings, redis_url), REPO_ROOT)
+            env = service_environment(settings, redis_url)
+            with schedules_beside(settings, env, enabled=schedule):
+                code = run_until_interrupted(cmd, env, REPO_ROOT)
     except RedisUnavailable as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code=code)

@@ -48,7 +48,7 @@ def load_champion(settings: Settings):
     from datetime import UTC, datetime
 
     from monitoring.monitor import Champion
-    from serving.model import ChampionModel
+    from training.champion import ChampionModel
     from training.registry import champion_reference, configure
 
     reference = champion_reference(settings)

@@ -111,6 +111,29 @@ def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace:
             signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def schedules_beside(settings: Settings, env: dict[str, str], enabled: bool = True) -> Iterator[None]:
+    """Run ``cryptovol schedule`` as a child for the block (stopped with it, or by the kernel)."""
+    if not enabled:
+        yield
+        return
+    import sys
+
+    from cryptovol.processes import SUPERVISED_ENV
+
+    log = (settings.home / "schedule.log").open("a")
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "schedule"],
+                            env={**env, SUPERVISED_ENV: "1"}, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, preexec_fn=die_with_parent())
+    logging.getLogger(__name__).info("schedules running beside the service (pid %d, log %s)",
+                                     proc.pid, log.name)
+    try:
+        yield
+    finally:
+        terminate(proc, grace=20.0, group=True)
+        log.close()
+
+
 def service_environment(settings: Settings, redis_url: str) -> dict[str, str]:
     """Environment of the ``bentoml serve`` child: everything the service's Settings reads."""
     return {

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 
 from cryptovol.alerts import Alert
 from cryptovol.settings import Settings
-from serving.model import CHAMPION, ChampionModel
+from training.champion import CHAMPION, ChampionModel
 
 log = logging.getLogger(__name__)
 

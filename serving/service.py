@@ -25,7 +25,7 @@ from cryptovol.prediction_log import PredictionLog, log_folder
 from cryptovol.settings import Settings
 from feature_repo.store import online_features, open_store
 from serving.follow import ChampionFollower
-from serving.model import ChampionModel
+from training.champion import ChampionModel
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from feature_repo.offline_table import feature_table, target_table
 from feature_repo.transforms.config import config_for, feature_names
 from feature_repo.transforms.targets import spike_rule
 from training.backtest import backtest
+from training.champion import ChampionModel, live_forecasts
 from training.classify import classification_scores, regime_thresholds
 from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
@@ -114,12 +115,16 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     scale = float(np.median(evaluation.scales[family]))
 
     # the gate compares on the latest test block: the rows both this run and the champion
-    # forecast out of sample (the champion's own OOF forecasts, never in-sample predictions)
+    # forecast out of sample (the champion's own OOF forecasts, and its forecasts for the bars
+    # after its training data — the regime a retrain answers — never in-sample predictions)
     last = evaluation.oof[(evaluation.oof["fold"] == folds[-1].number)
                           & scored_rows(evaluation.oof, [family, scores.best_baseline])]
     client = configure(settings)
     has_champion = champion_version(client, settings.registered_model) is not None
     theirs = champion_oof(client, settings.registered_model)
+    if theirs is not None:  # its own OOF forecasts, then what it forecast after its training data
+        live = live_forecasts(ChampionModel.load(settings), frame)
+        theirs = theirs if live is None else pd.concat([theirs, live[~live.index.isin(theirs.index)]])
     champion_q = None
     if theirs is not None:
         common = last.join(theirs, on=["symbol", "event_timestamp"], how="inner")

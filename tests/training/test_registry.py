@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from cryptovol.settings import Settings
-from serving.model import ChampionModel
 from training.aliases import (
     CHALLENGER,
     CHAMPION,
@@ -17,6 +16,7 @@ from training.aliases import (
     promote_manually,
     rollback,
 )
+from training.champion import ChampionModel
 from training.gate import decide
 from training.metrics import qlike
 from training.models import fit_regressor, predict_vol

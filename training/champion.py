@@ -1,4 +1,4 @@
-"""The champion model as the service uses it: loaded from the MLflow registry by alias."""
+"""The champion model as the service and the monitor use it: loaded from the MLflow registry."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class ChampionModel:
     model: mlflow.pyfunc.PyFuncModel
     scale: float = 1.0  # smearing factor fitted at training (tag vol_scale)
     base: str | None = None  # feature the model's log vol is relative to (tag target_base)
+    features_end: pd.Timestamp | None = None  # the newest bar its training run saw
 
     @classmethod
     def load(cls, settings: Settings, version_number: str | None = None) -> ChampionModel:
@@ -50,6 +51,8 @@ class ChampionModel:
             feature_service=version.tags.get("feature_service", f"vol_forecast_{settings.bar}"),
             scale=float(version.tags.get("vol_scale", 1.0)),
             base=version.tags.get("target_base") or None,
+            features_end=pd.Timestamp(version.tags["features_end"])
+            if version.tags.get("features_end") else None,
         )
 
     @property
@@ -64,3 +67,16 @@ class ChampionModel:
             level = features[self.base].to_numpy(dtype=float)
             forecast = forecast * np.where(level > 0, level, np.nan)
         return forecast
+
+
+def live_forecasts(champion: ChampionModel, frame: pd.DataFrame) -> pd.Series | None:
+    """The champion's forecasts for the rows of ``frame`` stamped after the data its training run
+    saw — out of sample by construction — indexed by (symbol, event_timestamp); None when there
+    are none (or it needs features the frame lacks)."""
+    if champion.features_end is None or not set(champion.features) <= set(frame.columns):
+        return None
+    rows = frame[frame["event_timestamp"] > champion.features_end]
+    if rows.empty:
+        return None
+    index = pd.MultiIndex.from_frame(rows[["symbol", "event_timestamp"]])
+    return pd.Series(champion.predict_vol(rows), index=index, name="champion")
