@@ -96,16 +96,20 @@ def append_record(settings: Settings, record: dict) -> None:
 
 def champion_forecasts(settings: Settings, champion: Champion, after: pd.DataFrame,
                        predictions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The champion's forecasts for the bars after its training data: from the prediction log
-    when it has any for this version, else recomputed point-in-time from the offline features."""
-    logged = logged_forecasts(predictions, champion.version) if len(predictions) else pd.DataFrame()
-    if len(logged):
-        return logged, "prediction log"
-    if after.empty:
-        return pd.DataFrame(columns=["symbol", "as_of", "champion"]), "none"
-    return pd.DataFrame({"symbol": after["symbol"].to_numpy(),
-                         "as_of": after["event_timestamp"].to_numpy(),
-                         "champion": champion.predict(after)}), "recomputed"
+    """The champion's forecasts for the bars after its training data: what the prediction log
+    says it served, and for the bars the log does not cover (before the service ran, or no
+    request), its forecasts recomputed point-in-time from the offline features."""
+    logged = logged_forecasts(predictions, champion.version) if len(predictions) else pd.DataFrame(
+        columns=["symbol", "as_of", "champion"])
+    recomputed = pd.DataFrame({"symbol": after["symbol"].to_numpy(),
+                               "as_of": after["event_timestamp"].to_numpy(),
+                               "champion": champion.predict(after) if len(after) else []})
+    keys = pd.MultiIndex.from_frame(logged[["symbol", "as_of"]])
+    missing = ~pd.MultiIndex.from_frame(recomputed[["symbol", "as_of"]]).isin(keys)
+    forecasts = pd.concat([logged, recomputed[missing]], ignore_index=True)
+    parts = [f"{n:,} {what}" for n, what in ((len(logged), "from the prediction log"),
+                                             (int(missing.sum()), "recomputed")) if n]
+    return forecasts, " + ".join(parts) or "none"
 
 
 def score_champion(settings: Settings, champion: Champion, predictions: pd.DataFrame,

@@ -37,7 +37,7 @@ def test_forecasts_after_the_training_data_are_recomputed_scored_and_the_run_is_
     now = datetime(2021, 7, 8, tzinfo=UTC)
     first = monitor(settings, champion, nothing_new(end), pd.DataFrame(), now=now)
     perf = first.performance
-    assert perf.source == "recomputed"
+    assert perf.source == f"{len(features[features['event_timestamp'] > end]):,} recomputed"
     # 23 coins x the closes from 04-01 whose 7 following bars are known (to 06-30)
     assert perf.scored_rows["as_of"].min() == pd.Timestamp("2021-04-01", tz="UTC")
     assert perf.scored_rows["as_of"].max() == pd.Timestamp("2021-06-30", tz="UTC")
@@ -56,3 +56,20 @@ def test_forecasts_after_the_training_data_are_recomputed_scored_and_the_run_is_
     # a second run sees the first in its history (and the retrain cooldown starts from a retrain)
     second = monitor(settings, champion, nothing_new(end), pd.DataFrame(), now=now)
     assert len(history(settings)) == 2 and second.performance.scored == perf.scored
+
+
+def test_served_forecasts_from_the_log_take_precedence_over_recomputed_ones(built):
+    from monitoring.monitor import champion_forecasts
+
+    features = feature_table(built).read()
+    after = features[features["event_timestamp"] > pd.Timestamp("2021-07-05", tz="UTC")]
+    champion = Champion("3", datetime(2021, 7, 5, tzinfo=UTC), pd.Timestamp("2021-07-05", tz="UTC"),
+                        features.head(0), None, lambda rows: [0.01] * len(rows))
+    log = pd.DataFrame({"symbol": ["BTC", "BTC"], "as_of": [pd.Timestamp("2021-07-06", tz="UTC")] * 2,
+                        "logged_at": pd.to_datetime(["2021-07-06 01:00", "2021-07-06 02:00"], utc=True),
+                        "model_version": ["3", "2"], "predicted_vol_per_bar": [0.05, 0.09]})
+    forecasts, source = champion_forecasts(built, champion, after, log)
+    assert source == f"1 from the prediction log + {len(after) - 1} recomputed"
+    got = forecasts.set_index(["symbol", "as_of"])["champion"]
+    assert got[("BTC", pd.Timestamp("2021-07-06", tz="UTC"))] == 0.05
+    assert got[("ETH", pd.Timestamp("2021-07-06", tz="UTC"))] == 0.01 and len(got) == len(after)
