@@ -123,3 +123,47 @@ def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> No
                       f"'{settings.monitor_cron}', max-age retrain '{settings.retrain_cron}' (UTC); "
                       "Ctrl-C to stop", highlight=False)
         serve(*deployments(settings), print_starting_message=False)
+
+
+def replay(
+    start: Annotated[str, typer.Option(help="First clock tick (date).")] = "2019-01-01",
+    end: Annotated[str, typer.Option(help="Last clock tick (date).")] = "2021-07-07",
+    step: Annotated[str, typer.Option(help="Time between ticks, e.g. 7d.")] = "7d",
+    policies: Annotated[str, typer.Option(
+        help="Comma-separated: policy (drift/performance/age rules), every-30d, never.")]
+    = "policy,every-30d,never",
+    bar: Bar = None, home: Home = None, verbose: Verbose = False,
+) -> None:
+    """Run the loop over stored history as if it were live and compare retrain policies by the
+    realized QLIKE of what they would have served (HTML timeline under reports/)."""
+    import pandas as pd
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from flows.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home, bar=bar)
+    configure_logging(verbose)
+    from monitoring.replay_report import run_replay
+
+    try:
+        begin, finish = pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
+        every = pd.Timedelta(step)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with Progress(console=err, transient=True) as bar_:
+        def progress(total: int):
+            task = bar_.add_task("replaying", total=total)
+            return lambda: bar_.advance(task)
+
+        result = run_replay(settings, begin, finish, every, [p.strip() for p in policies.split(",")],
+                            progress)
+    table = Table(title=f"replay {settings.bar} {start} → {end}, every {step} "
+                        f"({result.seconds / 60:.1f} min)")
+    for column in ("policy", "realized QLIKE", "scored", "retrains", "promotions", "compute (s)"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for name, row in result.table.iterrows():
+        table.add_row(name, f"{row['realized_qlike']:.4f}", f"{int(row['scored']):,}",
+                      str(int(row["retrains"])), str(int(row["promotions"])), f"{row['compute_s']:.0f}")
+    console.print(table)
+    console.print(f"report: {result.html}")

@@ -7,7 +7,7 @@ import os
 import sys
 
 # Commands that run long work get a supervisor: a signal stops them within seconds.
-SUPERVISED = {"pipeline", "train", "ingest", "drift", "refresh", "monitor", "retrain", "schedule"}
+SUPERVISED = {"pipeline", "train", "ingest", "drift", "refresh", "monitor", "retrain", "schedule", "replay"}
 
 
 def main() -> None:
