@@ -14,7 +14,7 @@ from rich.table import Table
 
 from cryptovol.settings import REPO_ROOT
 from flows.cli_data import data_app, ingest
-from flows.cli_loop import monitor, refresh, replay, retrain, schedule
+from flows.cli_loop import monitor, refresh, replay, retrain, schedule, ui
 from flows.cli_models import models_app, train, training_table
 from flows.console import console, err, print_error
 from flows.console import fail as _fail
@@ -28,6 +28,7 @@ app.command()(monitor)
 app.command()(retrain)
 app.command()(schedule)
 app.command()(replay)
+app.command()(ui)
 app.add_typer(data_app, name="data")
 app.command()(train)
 app.add_typer(models_app, name="models")

@@ -167,3 +167,32 @@ def replay(
                       str(int(row["retrains"])), str(int(row["promotions"])), f"{row['compute_s']:.0f}")
     console.print(table)
     console.print(f"report: {result.html}")
+
+
+def ui(
+    port: Annotated[int, typer.Option(help="HTTP port of the Evidently UI.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    home: Home = None,
+) -> None:
+    """Open the monitoring dashboards (Evidently UI on the workspace) until Ctrl-C.
+
+    Prefect's UI comes with its server: `prefect server start` (http://127.0.0.1:4200), then
+    run the commands with PREFECT_API_URL=http://127.0.0.1:4200/api. MLflow's: `mlflow ui
+    --backend-store-uri sqlite:///CRYPTOVOL_HOME/mlflow/mlflow.db`.
+    """
+    import os
+    import sys
+
+    from flows.runtime import bootstrap, run_until_interrupted
+    from monitoring.workspace import workspace_dir
+
+    settings = bootstrap(home=home)
+    folder = workspace_dir(settings.home)
+    if not folder.exists():
+        err.print(f"note: {folder} is empty until `cryptovol monitor` has run", highlight=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).parent / "evidently"), "ui", "--workspace", str(folder),
+               "--host", host, "--port", str(port)]
+    console.print(f"Evidently UI on http://{host}:{port} (project 'cryptovol {settings.bar}'); "
+                  "Ctrl-C to stop", highlight=False)
+    raise typer.Exit(run_until_interrupted(command, dict(os.environ), settings.home))

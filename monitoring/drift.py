@@ -3,7 +3,7 @@ of its training window: two windows that never overlap. No new bar means nothing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +24,7 @@ class DriftSummary:
     current_rows: int = 0  # feature rows judged (stamped after the training data)
     since: pd.Timestamp | None = None  # the end of the model's training data
     waiting: str | None = None  # why nothing was judged although new bars arrived
+    snapshot: object | None = field(default=None, repr=False, compare=False)  # Evidently's
 
     @property
     def judged(self) -> bool:
@@ -115,4 +116,4 @@ def save(snapshot, summary: DriftSummary, out_dir: Path, stem: str) -> DriftSumm
     html, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"
     files.atomic_write(html, lambda tmp: snapshot.save_html(str(tmp)))
     files.atomic_write(json_path, lambda tmp: snapshot.save_json(str(tmp)))
-    return replace(summary, html=html, json=json_path)
+    return replace(summary, html=html, json=json_path, snapshot=snapshot)

@@ -23,6 +23,7 @@ import pandas as pd
 from cryptovol import files
 from cryptovol.settings import Settings
 from feature_repo.offline_table import feature_table, target_table
+from monitoring import workspace
 from monitoring.drift import DriftSummary
 from monitoring.performance import (
     Performance,
@@ -147,6 +148,8 @@ def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
         scored=len(window),
         last_retrain=datetime.fromisoformat(retrains[-1]) if retrains else None)
     decision = decide(observation, config_from(settings))
+    performance_html = workspace.record(settings.home, settings.bar, now, drift.snapshot,
+                                        performance.scored_rows, settings.reports_dir)
     top = sorted(drift.columns.items(), key=lambda kv: kv[1]["score"])[:5]
     record = {
         "kind": "monitor", "at": now.isoformat(), "bar": settings.bar, "champion": champion.version,
@@ -156,6 +159,7 @@ def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
         "scored": performance.scored, "source": performance.source,
         "qlike": performance.qlike, "recent_qlike": recent_q, "recent_scored": len(window),
         "eval_qlike": champion.eval_qlike, "decision": decision.as_text(),
+        "performance_report": str(performance_html or ""),
         "retrain": decision.retrain, "triggers": decision.triggers,
     }
     append_record(settings, record)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -52,6 +53,13 @@ def test_forecasts_after_the_training_data_are_recomputed_scored_and_the_run_is_
     assert first.recent_qlike["champion"] > 1.05 * first.recent_qlike["har"]
     record = history(settings)[-1]
     assert record["champion"] == "3" and record["scored"] == perf.scored
+    # the Evidently regression report, and the run in the workspace's project
+    assert Path(record["performance_report"]).exists()
+    from evidently.ui.workspace import Workspace
+
+    workspace = Workspace(str(settings.home / "evidently"))
+    project = workspace.search_project("cryptovol 1d")[0]
+    assert len(workspace.list_runs(project.id)) == 1
     assert record["decision"] == first.decision.as_text()
     # a second run sees the first in its history (and the retrain cooldown starts from a retrain)
     second = monitor(settings, champion, nothing_new(end), pd.DataFrame(), now=now)
