@@ -1,6 +1,7 @@
 """The prediction log: every forecast the service returns, kept for the monitor.
 
-Embedded default: parquet segments under ``CRYPTOVOL_HOME/predictions/<bar>/``. Recording a
+Embedded default: parquet segments under ``CRYPTOVOL_HOME/predictions/<bar>/``; with
+``CRYPTOVOL_PREDICTION_LOG_URL`` set, a PostgreSQL table (``cryptovol.prediction_log_pg``). Recording a
 forecast only appends to an in-memory buffer under a lock (microseconds); a background thread
 writes the buffer as a new segment every ``flush_seconds`` (or sooner once it holds
 ``flush_rows``), and :meth:`PredictionLog.close` — called by the service's shutdown hook on
@@ -32,9 +33,30 @@ def log_folder(home: Path, bar: str) -> Path:
     return home / "predictions" / bar
 
 
-class PredictionLog:
-    def __init__(self, folder: Path, flush_seconds: float = 2.0, flush_rows: int = 5000) -> None:
+class ParquetSink:
+    """Atomic parquet segments in one folder."""
+
+    def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+
+    def write(self, frame: pd.DataFrame) -> str:
+        path = self.folder / f"part-{time.time_ns()}-{os.getpid()}.parquet"
+        try:
+            return str(files.write_parquet(frame, path))
+        except OSError as exc:
+            raise OSError(exc.errno, files.describe_os_error(exc, path)) from exc
+
+    def read(self, bar: str | None = None) -> pd.DataFrame:
+        return read_predictions(self.folder)
+
+
+MAX_BUFFERED = 2_000_000  # rows kept in memory while the sink is away, before the oldest go
+
+
+class PredictionLog:
+    def __init__(self, sink: Path | Any, flush_seconds: float = 2.0, flush_rows: int = 5000) -> None:
+        self.sink = ParquetSink(sink) if isinstance(sink, str | Path) else sink
+        self.dropped = 0
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._flush_seconds = flush_seconds
@@ -52,21 +74,25 @@ class PredictionLog:
         if full:
             self._wake.set()
 
-    def flush(self) -> Path | None:
-        """Write what the buffer holds as one new segment; returns its path (None if empty)."""
+    def flush(self) -> str | None:
+        """Write what the buffer holds to the sink; returns where (None if empty or failed)."""
         with self._lock:
             rows, self._buffer = self._buffer, []
         if not rows:
             return None
         frame = pd.DataFrame(rows, columns=COLUMNS)
-        path = self.folder / f"part-{time.time_ns()}-{os.getpid()}.parquet"
         try:
-            return files.write_parquet(frame, path)
-        except OSError as exc:  # keep the rows for the next try rather than lose them
+            return self.sink.write(frame)
+        except Exception as exc:  # noqa: BLE001 - keep the rows for the next try, never lose them
             with self._lock:
                 self._buffer[:0] = rows
-            log.error("prediction log not written (%s); %d rows kept for the next try",
-                      files.describe_os_error(exc, path), len(rows))
+                excess = len(self._buffer) - MAX_BUFFERED
+                if excess > 0:
+                    del self._buffer[:excess]
+                    self.dropped += excess
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.error("prediction log not written (%s); %d rows kept for the next try%s", reason,
+                      len(rows), f", {self.dropped} oldest dropped so far" if self.dropped else "")
             return None
 
     def _run(self) -> None:
@@ -91,3 +117,12 @@ def read_predictions(folder: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.concat([files.read_parquet(p) for p in parts], ignore_index=True)
     return frame.sort_values("logged_at", kind="stable", ignore_index=True)
+
+
+def sink_for(settings) -> ParquetSink | Any:
+    """The configured backend: PostgreSQL with ``CRYPTOVOL_PREDICTION_LOG_URL``, else parquet."""
+    if settings.prediction_log_url is not None:
+        from cryptovol.prediction_log_pg import PostgresSink
+
+        return PostgresSink(settings.prediction_log_url.get_secret_value())
+    return ParquetSink(log_folder(settings.home, settings.bar))

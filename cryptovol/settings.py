@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     monitor_cron: str = Field(default="30 0 * * *", description="When the scheduled monitor runs.")
     retrain_cron: str = Field(
         default="0 3 * * 0", description="When the scheduled max-age retrain checks the champion.")
+    prediction_log_url: SecretStr | None = Field(
+        default=None, description="postgresql://... of the prediction log (unset: parquet files).")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
     prefect_startup_timeout: float = Field(

@@ -67,14 +67,14 @@ def monitor_flow(settings: Settings, redis_url: str, retrain: bool = True) -> Lo
     """Drift of the bars after the champion's training data, its realized QLIKE next to HAR and
     EWMA, and the retrain policy's decision (recorded in the monitoring log); a decision to
     retrain runs the retrain flow (unless ``retrain`` is False)."""
-    from cryptovol.prediction_log import log_folder, read_predictions
+    from cryptovol.prediction_log import sink_for
     from monitoring import jobs as monitoring_jobs
     from monitoring.monitor import monitor
 
     champion = load_champion(settings)
     drift = monitoring_jobs.check_drift(settings, champion.reference, champion.features_end,
                                         label=f"champion_v{champion.version}")
-    predictions = read_predictions(log_folder(settings.home, settings.bar))
+    predictions = sink_for(settings).read(settings.bar)
     checked = monitor(settings, champion, drift, predictions)
     retrained = None
     if checked.decision.retrain and retrain:

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from cryptovol.alerts import send_configured
-from cryptovol.prediction_log import PredictionLog, log_folder
+from cryptovol.prediction_log import PredictionLog, sink_for
 from cryptovol.settings import Settings
 from feature_repo.store import online_features, open_store
 from serving.follow import ChampionFollower
@@ -58,7 +58,7 @@ class VolatilityService:
         self.servable(champion)
         log.info("serving %s v%s (%s bars, horizon %d)", champion.name, champion.version,
                  champion.bar, champion.horizon)
-        self.predictions = PredictionLog(log_folder(settings.home, settings.bar))
+        self.predictions = PredictionLog(sink_for(settings))
         self.follower = ChampionFollower(
             settings, champion, check=self.servable,
             alert=lambda alert: send_configured(settings, alert),
