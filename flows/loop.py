@@ -76,11 +76,20 @@ def monitor_flow(settings: Settings, redis_url: str, retrain: bool = True) -> Lo
                                         label=f"champion_v{champion.version}")
     predictions = sink_for(settings).read(settings.bar)
     checked = monitor(settings, champion, drift, predictions)
+    record_decision(settings, checked.record)
     retrained = None
     if checked.decision.retrain and retrain:
         trigger = "; ".join(checked.decision.reasons)
         retrained = retrain_flow(settings, redis_url, trigger, checked.record)
     return LoopOutcome(monitor=checked, retrain=retrained)
+
+
+@task(name="record-decision", retries=2, retry_delay_seconds=5, timeout_seconds=120)
+def record_decision(settings: Settings, record: dict) -> str:
+    """The monitoring run and the policy's decision, in MLflow (the monitoring log has it too)."""
+    from training.registry import log_monitor_run
+
+    return log_monitor_run(settings, record)
 
 
 @dataclass(frozen=True)

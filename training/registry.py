@@ -159,3 +159,36 @@ def champion_reference(settings: Settings) -> ChampionReference:
     end = champion.tags.get("features_end")
     features_end = pd.Timestamp(end) if end else reference["event_timestamp"].max()
     return ChampionReference(str(champion.version), reference, features_end)
+
+
+MONITORING_EXPERIMENT_SUFFIX = "-monitoring"
+
+
+def log_monitor_run(settings: Settings, record: dict) -> str:
+    """Record a monitoring run (figures as metrics, the decision and its reasons as tags) in the
+    experiment ``<experiment>-monitoring``; returns the run id."""
+    import math
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    name = settings.experiment_name + MONITORING_EXPERIMENT_SUFFIX
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        local = settings.mlflow_tracking_uri is None
+        experiment_id = mlflow.create_experiment(
+            name, artifact_location=settings.artifact_root.as_uri() if local else None)
+    else:
+        experiment_id = experiment.experiment_id
+    client = MlflowClient(settings.tracking_uri)
+    run = client.create_run(experiment_id, run_name=f"monitor-{settings.bar}",
+                            tags={"bar": settings.bar, "champion_version": str(record["champion"]),
+                                  "decision": record["decision"][:5000],
+                                  "retrain": str(record["retrain"]).lower(),
+                                  "triggers": ",".join(record["triggers"])})
+    figures = {"drift_share": record["drift_share"], "drifted_columns": record["drifted_columns"],
+               "scored": record["scored"], "recent_scored": record["recent_scored"],
+               **{f"recent_qlike_{k}": v for k, v in record["recent_qlike"].items()}}
+    for key, value in figures.items():
+        if value is not None and math.isfinite(float(value)):
+            client.log_metric(run.info.run_id, key, float(value))
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id

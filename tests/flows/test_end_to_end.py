@@ -20,7 +20,7 @@ import pytest
 
 from cryptovol.prediction_log import read_predictions
 from cryptovol.redis_runtime import free_port
-from tests.flows.processes import SLOW
+from tests.flows.processes import SLOW, wait_until_gone
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")
@@ -54,7 +54,7 @@ def service(tmp_path_factory, redis_url):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (home / "serve.log").open("w")  # a file, not a pipe nobody drains (it would block)
-    proc = subprocess.Popen([CLI, "serve", "--port", str(port)],
+    proc = subprocess.Popen([CLI, "serve", "--schedule", "--port", str(port)],  # as `make run`
                             env=_env(home, CRYPTOVOL_CHAMPION_POLL_SECONDS="2"),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300 * SLOW
@@ -80,6 +80,9 @@ def service(tmp_path_factory, redis_url):
     with pytest.raises(httpx.ConnectError):  # no worker left serving the port
         httpx.get(f"{url}/readyz", timeout=2)
     assert not list((home / "redis").glob("server.json")), "embedded redis left running"
+    assert "schedules for 1d: refresh '*/15 * * * *'" in (home / "schedule.log").read_text()
+    left = wait_until_gone(home, timeout=60)
+    assert not left, f"left running after Ctrl-C: {left}"
 
 
 def test_predict_returns_positive_annualized_vol_from_the_champion(service):
@@ -175,6 +178,16 @@ def test_running_service_follows_promotion_and_rollback_without_a_failed_request
     statuses, versions = _load_while(url, "1", ["models", "rollback"], home)
     assert versions[-1] == "1" and set(statuses) == {200} and versions[0] == "2"
     assert "now serving crypto-vol-forecaster v2 (was v1)" in (home / "serve.log").read_text()
+
+
+def test_the_monitor_on_the_static_demo_data_says_nothing_new_arrived(service):
+    _, home = service
+    out = subprocess.run([CLI, "monitor"], env=_env(home), capture_output=True, text=True,
+                         timeout=600 * SLOW)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "nothing to judge: no bar after the champion's training data" in out.stdout
+    assert "no forecast scored yet" in out.stdout
+    assert "KEEP: " in out.stdout and "RETRAIN" not in out.stdout
 
 
 def _load_during(url: str, command: list[str], home: Path) -> tuple[list[int], list[str]]:

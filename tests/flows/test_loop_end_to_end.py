@@ -163,4 +163,13 @@ def test_a_regime_change_is_detected_retrained_promoted_alerted_and_served(tmp_p
     records = [json.loads(line) for line in lines]
     assert [r["kind"] for r in records] == ["monitor", "retrain"]
     assert records[0]["retrain"] is True and records[1]["promoted"] is True
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("cryptovol-monitoring")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.tags["decision"] == records[0]["decision"] and run.data.tags["retrain"] == "true"
+    assert run.data.metrics["drift_share"] > 0.5
+    retrained = client.get_run(client.get_model_version("crypto-vol-forecaster", "2").run_id)
+    assert "data drift" in retrained.data.tags["retrain_trigger"]
     assert not processes_of(home), "a process outlived the test"
