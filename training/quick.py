@@ -6,8 +6,8 @@ a replay retrains dozens of times. This trainer keeps what the decision needs: t
 closes whose targets are known, purged of the H bars before it so that no training target
 overlaps it. A probe fitted on the rows before the purge (early stopping on their last fifth)
 forecasts the holdout — the challenger's out-of-sample forecasts the gate compares with the
-champion and HAR — and fits the smearing scale; the model kept is refitted on every known row
-with the probe's number of trees.
+champion and HAR; the smearing scale is fitted on the probe's validation block; the model kept
+is refitted on every known row with the probe's number of trees.
 """
 
 from __future__ import annotations
@@ -64,8 +64,9 @@ def train_quick(known: pd.DataFrame, features: list[str], horizon_bars: pd.Timed
         x, y, eval_X=(vx,), eval_y=(vy,),
         callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
     rounds = max(int(probe.best_iteration_ or LGB_PARAMS["n_estimators"]), 10)
-    tx, ty = _xy(test, features)  # the probe never saw the holdout (nor the purged bars before it)
-    resid = ty.to_numpy() - probe.predict(tx)
+    # the smearing scale on the validation block (a year or more), as the full training does:
+    # fitted on the 60-day holdout it followed that holdout's luck
+    resid = vy.to_numpy() - probe.predict(vx)
     scale = float(np.sqrt(np.mean(np.exp(2 * resid))))
     out = test[["symbol", "event_timestamp", "target_rv"]].copy()
     out["challenger"] = predict_vol(probe, test, features, scale)
