@@ -20,7 +20,7 @@ import pytest
 
 from cryptovol.prediction_log import read_predictions
 from cryptovol.redis_runtime import free_port
-from tests.flows.processes import SLOW, wait_until_gone
+from tests.flows.processes import SLOW, wait_ready, wait_until_gone
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")
@@ -57,18 +57,7 @@ def service(tmp_path_factory, redis_url):
     proc = subprocess.Popen([CLI, "serve", "--schedule", "--port", str(port)],  # as `make run`
                             env=_env(home, CRYPTOVOL_CHAMPION_POLL_SECONDS="2"),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 300 * SLOW
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"serve exited early:\n{(home / 'serve.log').read_text()}"
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail(f"service not ready in {300 * SLOW:.0f} s:\n{(home / 'serve.log').read_text()}")
+    wait_ready(url, proc, home / "serve.log")
     yield url, home
     proc.send_signal(signal.SIGINT)  # what Ctrl-C does
     assert proc.wait(timeout=60 * SLOW) == 0

@@ -25,7 +25,7 @@ from cryptovol.alerts import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from cryptovol.prefect_api import start_server
 from cryptovol.processes import terminate
 from cryptovol.redis_runtime import free_port
-from tests.flows.processes import CLI, SLOW, clean_env, processes_of
+from tests.flows.processes import CLI, SLOW, clean_env, processes_of, wait_ready
 from tests.flows.regime import simulate
 from tests.flows.test_schedule import _deployments, _run_now
 
@@ -44,19 +44,6 @@ class Receiver(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 300 * SLOW
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    pytest.fail(f"service not ready:\n{log.read_text()[-3000:]}")
 
 
 class Load:
@@ -107,7 +94,7 @@ def test_a_regime_change_is_detected_retrained_promoted_alerted_and_served(tmp_p
                                 stdout=schedule_log.open("w"), stderr=subprocess.STDOUT)
     load = Load(url)
     try:
-        _wait_ready(url, serve, serve_log)
+        wait_ready(url, serve, serve_log)
         deadline = time.monotonic() + 300 * SLOW
         while len(found := _deployments(api)) < 3 and time.monotonic() < deadline:
             assert schedule.poll() is None, schedule_log.read_text()[-3000:]

@@ -8,22 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from feature_repo import candle_store, jobs
 from feature_repo.offline_table import feature_table
 from monitoring.drift import nothing_new
 from monitoring.monitor import Champion, history, monitor
 from monitoring.performance import MODELS
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, demo_candles):
-    from cryptovol.settings import Settings
-
-    settings = Settings(home=tmp_path_factory.mktemp("home"), redis_url=None, mlflow_tracking_uri=None)
-    settings.ensure_dirs()
-    candle_store.store(settings.home, "1d", demo_candles)
-    jobs.build_features(settings)
-    return settings
 
 
 def test_forecasts_after_the_training_data_are_recomputed_scored_and_the_run_is_logged(built):

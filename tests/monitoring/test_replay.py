@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from feature_repo import candle_store, jobs
 from feature_repo.offline_table import feature_table, target_table
 from feature_repo.transforms.config import feature_names
 from monitoring.policy import PolicyConfig
@@ -13,13 +12,8 @@ from monitoring.replay import Replay, compare
 
 
 @pytest.fixture(scope="module")
-def replay(tmp_path_factory, demo_candles):
-    from cryptovol.settings import Settings
-
-    settings = Settings(home=tmp_path_factory.mktemp("home"), redis_url=None, mlflow_tracking_uri=None)
-    settings.ensure_dirs()
-    candle_store.store(settings.home, "1d", demo_candles)
-    jobs.build_features(settings)
+def replay(built):
+    settings = built
     features, targets = feature_table(settings).read(), target_table(settings).read()
     return Replay(features, targets, feature_names(settings), pd.Timedelta(days=1), 7,
                   PolicyConfig()), targets
