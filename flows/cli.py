@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _terminate)  # SIGTERM unwinds like Ctrl-C: servers stopped
+    # explicitly: a process started in the background inherits SIGINT *ignored*
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(args=argv, prog_name="cryptovol", standalone_mode=False)
     except click.exceptions.Abort as exc:
