@@ -87,3 +87,34 @@ def test_a_view_being_materialized_keeps_serving_its_last_values(materialized):
             feast_store.online_features(strict, SERVICE, ["BTC"])
     finally:
         _update_fv_state(store, ["vol_features_1d"], FeatureViewState.AVAILABLE_ONLINE)
+
+
+def test_a_reader_never_sees_a_partial_registry_while_feast_apply_rewrites_it(materialized):
+    """Feast rewrites registry.db in place; a service refreshing its cache mid-apply then lost
+    the feature service (500s). The registry store writes it atomically (without it this test
+    saw an empty registry in most of ~400 reads)."""
+    import threading
+
+    from feast.protos.feast.core.Registry_pb2 import Registry
+
+    from feature_repo.registry_store import AtomicFileRegistryStore
+
+    settings, store, _, _ = materialized
+    assert isinstance(store.registry._registry_store, AtomicFileRegistryStore)
+    path = settings.home / "feast" / "registry.db"
+    done, seen = threading.Event(), []
+
+    def read() -> None:
+        while not done.is_set():
+            proto = Registry.FromString(path.read_bytes())
+            seen.append({s.spec.name for s in proto.feature_services})
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(15):
+            feast_store.apply(feast_store.open_store(settings, settings.redis_url), settings)
+    finally:
+        done.set()
+        reader.join()
+    assert len(seen) > 15 and all(names == {SERVICE} for names in seen)
