@@ -55,7 +55,12 @@ def service(tmp_path_factory, redis_url):
     url = f"http://127.0.0.1:{port}"
     log = (home / "serve.log").open("w")  # a file, not a pipe nobody drains (it would block)
     proc = subprocess.Popen([CLI, "serve", "--schedule", "--port", str(port)],  # as `make run`
-                            env=_env(home, CRYPTOVOL_CHAMPION_POLL_SECONDS="2"),
+                            # schedules that do not fire during the test (the refresh
+                            # would take the inbox file the refresh test drops)
+                            env=_env(home, CRYPTOVOL_CHAMPION_POLL_SECONDS="2",
+                                     CRYPTOVOL_REFRESH_CRON="0 0 1 1 *",
+                                     CRYPTOVOL_MONITOR_CRON="0 0 1 1 *",
+                                     CRYPTOVOL_RETRAIN_CRON="0 0 1 1 *"),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     wait_ready(url, proc, home / "serve.log")
     yield url, home
@@ -69,7 +74,7 @@ def service(tmp_path_factory, redis_url):
     with pytest.raises(httpx.ConnectError):  # no worker left serving the port
         httpx.get(f"{url}/readyz", timeout=2)
     assert not list((home / "redis").glob("server.json")), "embedded redis left running"
-    assert "schedules for 1d: refresh '*/15 * * * *'" in (home / "schedule.log").read_text()
+    assert "schedules for 1d: refresh '0 0 1 1 *'" in (home / "schedule.log").read_text()
     left = wait_until_gone(home, timeout=60)
     assert not left, f"left running after Ctrl-C: {left}"
 
