@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -103,31 +102,13 @@ def post_webhook(url: str, alert: Alert, secret: str | None = None, timeout: flo
 
 
 def append_alert(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line to ``path`` (one write, under the file's lock, fsynced)."""
-    line = (json.dumps(record, default=str) + "\n").encode()
-    with files.store_lock(path):
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":  # a torn line: start a new one
-                line = b"\n" + line
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Append one alert to ``alerts.jsonl`` (see :func:`cryptovol.files.append_jsonl`)."""
+    files.append_jsonl(path, record)
 
 
 def read_alerts(path: Path) -> tuple[list[dict[str, Any]], int]:
     """The recorded alerts, and how many torn lines (a crash mid-append) were skipped."""
-    if not path.exists():
-        return [], 0
-    records, torn = [], 0
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            torn += 1
-    return records, torn
+    return files.read_jsonl(path)
 
 
 def send(alert: Alert, home: Path, webhook: str | None = None, secret: str | None = None,

@@ -173,3 +173,35 @@ def store_lock(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
 def writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (it exists and the user may write there)."""
     return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def append_jsonl(path: Path, record: Any) -> None:
+    """Append one JSON line to ``path``: one ``write`` under the file's lock, then fsync. A line
+    torn by a crash is never glued to the next record (it starts on a new line)."""
+    line = (json.dumps(record, default=str) + "\n").encode()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with store_lock(path):
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a torn line: start a new one
+                line = b"\n" + line
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_jsonl(path: Path) -> tuple[list[Any], int]:
+    """The records of a JSON-lines file, and how many torn lines were skipped."""
+    path = Path(path)
+    if not path.exists():
+        return [], 0
+    records, torn = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            torn += 1
+    return records, torn

@@ -9,9 +9,7 @@ history: the drift verdicts against the current champion, and the last retrain.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,26 +71,12 @@ def log_path(settings: Settings) -> Path:
 
 def history(settings: Settings) -> list[dict]:
     """Earlier monitoring records, oldest first (a torn last line is skipped)."""
-    path = log_path(settings)
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
+    return files.read_jsonl(log_path(settings))[0]
 
 
 def append_record(settings: Settings, record: dict) -> None:
-    """One JSON line per run, appended under the log's lock and fsynced."""
-    path = log_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with files.store_lock(path), open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, default=str) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    """One JSON line per run (``cryptovol.files.append_jsonl``: locked, fsynced)."""
+    files.append_jsonl(log_path(settings), record)
 
 
 def champion_forecasts(settings: Settings, champion: Champion, after: pd.DataFrame,
