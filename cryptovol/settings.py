@@ -105,8 +105,9 @@ class Settings(BaseSettings):
 
     @property
     def registered_model(self) -> str:
-        """The registry name for this bar size: the plain name for daily bars."""
-        return self.model_name if self.bar == "1d" else f"{self.model_name}-{self.bar}"
+        """The registry name of this (bar, horizon): each has its own versions, gate and
+        champion (a 7-day model is never judged against a 14-day one)."""
+        return registered_model_name(self.model_name, self.bar, self.horizon)
 
     @property
     def bars_per_year(self) -> float:
@@ -146,6 +147,10 @@ class Settings(BaseSettings):
         for path in (self.home, self.artifact_root, self.home / "candles",
                      self.features_dir.parent, self.reports_dir, self.redis_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+
+def registered_model_name(model_name: str, bar: str, horizon: int) -> str:
+    return f"{model_name}-{bar}-h{horizon}"
 
 
 def redis_connection_string(url: str) -> str:

@@ -41,9 +41,14 @@ def training_table(summary) -> Table:
     return table
 
 
+Horizons = Annotated[list[int] | None, typer.Option(
+    "--horizon", min=1, help="Forecast horizon in bars; repeat it to train several, each its own "
+                             "registered model and gate (env CRYPTOVOL_HORIZON).")]
+
+
 def train(
     bar: Bar = None,
-    horizon: Horizon = None,
+    horizons: Horizons = None,
     folds: Annotated[int | None, typer.Option(
         min=1, help="Walk-forward test blocks (env CRYPTOVOL_FOLDS; default 4).")] = None,
     embargo: Annotated[int | None, typer.Option(
@@ -57,11 +62,15 @@ def train(
     home: Home = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
 ) -> None:
-    """Build features from the candle store, evaluate walk-forward, register through the gate."""
+    """Build features from the candle store, evaluate walk-forward, register through the gate.
+
+    Each horizon (``--horizon 7 --horizon 14``) is trained and registered as its own model,
+    ``<name>-<bar>-h<H>``, with its own champion."""
     from flows.runtime import bootstrap, configure_logging
 
-    settings = bootstrap(home=home, bar=bar, horizon=horizon, folds=folds, embargo=embargo,
+    settings = bootstrap(home=home, bar=bar, folds=folds, embargo=embargo,
                          tune_trials=tune_trials, promotion_margin=margin)
+    horizons = list(dict.fromkeys(horizons or [settings.horizon]))
     configure_logging(verbose)
     from feature_repo import candle_store
     from flows.runtime import flow_services
@@ -72,40 +81,52 @@ def train(
     with flow_services(settings) as redis_url:
         from flows.pipeline import no_champion_note, training_pipeline_flow
 
-        try:
-            summary = training_pipeline_flow(settings, redis_url)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-    console.print(training_table(summary))
-    if summary.champion_version is None:
-        err.print("[bold yellow]note:[/] ", end="")
-        err.print(no_champion_note(summary), markup=False, highlight=False, soft_wrap=True)
-    console.print(f"report: {summary.report}")
+        for horizon in horizons:
+            if len(horizons) > 1:
+                console.rule(f"horizon {horizon} x {settings.bar}")
+            try:
+                summary = training_pipeline_flow(settings.model_copy(update={"horizon": horizon}),
+                                                 redis_url)
+            except ValueError as exc:
+                raise fail(str(exc)) from None
+            console.print(training_table(summary))
+            if summary.champion_version is None:
+                err.print("[bold yellow]note:[/] ", end="")
+                err.print(no_champion_note(summary), markup=False, highlight=False, soft_wrap=True)
+            console.print(f"report: {summary.report}")
 
 
-def _client(bar: str | None, home: Path | None):
+def _client(bar: str | None, home: Path | None, horizon: int | None = None):
     from flows.runtime import bootstrap
     from training.registry import configure
 
-    settings = bootstrap(home=home, bar=bar)
+    settings = bootstrap(home=home, bar=bar, horizon=horizon)
     return configure(settings), settings.registered_model
 
 
 @models_app.command("list")
-def list_models(bar: Bar = None, home: Home = None) -> None:
-    """Every registered version with its aliases, key metrics and gate decision."""
-    from mlflow.exceptions import MlflowException
+def list_models(bar: Bar = None, horizon: Annotated[int | None, typer.Option(
+        help="Only this horizon's model (default: every horizon trained for the bar).")] = None,
+        home: Home = None) -> None:
+    """Every registered version of each (bar, horizon) model: aliases, key metrics, gate."""
+    from flows.runtime import bootstrap
+    from training.aliases import list_versions, registered_models
+    from training.registry import configure
 
-    from training.aliases import list_versions
-
-    client, name = _client(bar, home)
-    try:
-        rows = list_versions(client, name)
-    except MlflowException:
-        rows = []
-    if not rows:
-        err.print(f"no versions of {name} yet: run `cryptovol train`")
+    settings = bootstrap(home=home, bar=bar, horizon=horizon)
+    client = configure(settings)
+    names = ([settings.registered_model] if horizon is not None
+             else registered_models(client, settings.model_name, settings.bar))
+    tables = [(name, list_versions(client, name)) for name in names]
+    if not any(rows for _, rows in tables):
+        err.print(f"no versions of {' / '.join(names) or settings.model_name + '-' + settings.bar}"
+                  " yet: run `cryptovol train`")
         raise typer.Exit(code=1)
+    for name, rows in tables:
+        console.print(_versions_table(name, rows))
+
+
+def _versions_table(name: str, rows: list[dict]) -> Table:
     table = Table(title=name)
     for col in ("version", "aliases", "created", "family", "bar", "H", "QLIKE", "gain", "holdout",
                 "leakage", "gate"):
@@ -115,18 +136,18 @@ def list_models(bar: Bar = None, home: Home = None) -> None:
         table.add_row(r["version"], r["aliases"], r["created"], r["family"], r["bar"], r["horizon"],
                       fmt(r["qlike"], ".4f"), fmt(r["gain"], ".1%"), fmt(r["holdout_qlike"], ".4f"),
                       r["leakage"], r["gate"])
-    console.print(table)
+    return table
 
 
 @models_app.command("promote")
 def promote(version: Annotated[str, typer.Argument(help="Version to make the champion.")],
-            bar: Bar = None, home: Home = None) -> None:
+            bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
     """Make VERSION the champion by hand (recorded as a manual promotion)."""
     from mlflow.exceptions import MlflowException
 
     from training.aliases import promote_manually
 
-    client, name = _client(bar, home)
+    client, name = _client(bar, home, horizon)
     try:
         promote_manually(client, name, version)
     except MlflowException as exc:
@@ -136,11 +157,11 @@ def promote(version: Annotated[str, typer.Argument(help="Version to make the cha
 
 
 @models_app.command("rollback")
-def rollback_cmd(bar: Bar = None, home: Home = None) -> None:
+def rollback_cmd(bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
     """Give @champion back to the previous champion."""
     from training.aliases import rollback
 
-    client, name = _client(bar, home)
+    client, name = _client(bar, home, horizon)
     try:
         current, previous = rollback(client, name)
     except LookupError as exc:

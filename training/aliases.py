@@ -61,7 +61,11 @@ def list_versions(client: MlflowClient, name: str) -> list[dict]:
     """Every version, newest first, with its aliases and key metrics."""
     rows = []
     by_version: dict[str, list[str]] = {}  # search results carry no aliases (MLflow 3): ask the model
-    for alias, version in client.get_registered_model(name).aliases.items():
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:  # never registered
+        return []
+    for alias, version in model.aliases.items():
         by_version.setdefault(str(version), []).append(alias)
     for v in client.search_model_versions(f"name = '{name}'"):
         metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
@@ -75,3 +79,11 @@ def list_versions(client: MlflowClient, name: str) -> list[dict]:
             "leakage": v.tags.get("leakage_suspected", ""),
         })
     return sorted(rows, key=lambda r: int(r["version"]), reverse=True)
+
+
+def registered_models(client: MlflowClient, model_name: str, bar: str) -> list[str]:
+    """The registered (bar, horizon) models of ``bar``, shortest horizon first."""
+    prefix = f"{model_name}-{bar}-h"
+    found = client.search_registered_models(f"name LIKE '{prefix}%'")
+    horizons = sorted(int(m.name[len(prefix):]) for m in found if m.name[len(prefix):].isdigit())
+    return [f"{prefix}{h}" for h in horizons]

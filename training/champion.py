@@ -12,6 +12,8 @@ from mlflow import MlflowClient
 
 from cryptovol.bars import bars_per_year
 from cryptovol.settings import Settings
+from training.package import VolForecaster
+from training.pyfunc import load_forecaster
 
 CHAMPION = "champion"
 
@@ -25,8 +27,7 @@ class ChampionModel:
     features: list[str]
     feature_service: str
     model: mlflow.pyfunc.PyFuncModel
-    scale: float = 1.0  # smearing factor fitted at training (tag vol_scale)
-    base: str | None = None  # feature the model's log vol is relative to (tag target_base)
+    forecaster: VolForecaster  # the package inside ``model`` (training.package)
     features_end: pd.Timestamp | None = None  # the newest bar its training run saw
 
     @classmethod
@@ -40,17 +41,16 @@ class ChampionModel:
         mlflow.set_registry_uri(settings.tracking_uri)
         # load the exact version the alias pointed at, even if the alias moves meanwhile
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
-        inputs = model.metadata.get_input_schema()
-        if inputs is None:
-            raise RuntimeError(f"{name} v{version.version} has no input signature")
+        try:
+            forecaster = load_forecaster(model)
+        except ValueError as exc:
+            raise RuntimeError(f"{name} v{version.version}: {exc}") from None
         return cls(
             name=name, version=str(version.version),
             bar=version.tags.get("bar", settings.bar),
             horizon=int(version.tags.get("horizon", settings.horizon)),
-            features=inputs.input_names(), model=model,
+            features=forecaster.features, model=model, forecaster=forecaster,
             feature_service=version.tags.get("feature_service", f"vol_forecast_{settings.bar}"),
-            scale=float(version.tags.get("vol_scale", 1.0)),
-            base=version.tags.get("target_base") or None,
             features_end=pd.Timestamp(version.tags["features_end"])
             if version.tags.get("features_end") else None,
         )
@@ -59,14 +59,17 @@ class ChampionModel:
     def annualize(self) -> float:
         return math.sqrt(bars_per_year(self.bar))
 
+    @property
+    def base(self) -> str | None:
+        return self.forecaster.base
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The package's answer per row (``VolForecaster.predict``): vol, intervals, regimes."""
+        return self.forecaster.predict(features)
+
     def predict_vol(self, features: pd.DataFrame) -> np.ndarray:
-        """Per-bar realized vol over the next ``horizon`` bars: scale x base x exp(prediction)."""
-        log_vol = self.model.predict(features[self.features].astype("float64"))
-        forecast = self.scale * np.exp(np.asarray(log_vol, dtype=float))
-        if self.base:  # the model forecasts vol relative to this feature's level
-            level = features[self.base].to_numpy(dtype=float)
-            forecast = forecast * np.where(level > 0, level, np.nan)
-        return forecast
+        """Per-bar realized vol over the next ``horizon`` bars."""
+        return self.predict(features)["vol"].to_numpy()
 
 
 def live_forecasts(champion: ChampionModel, frame: pd.DataFrame) -> pd.Series | None:

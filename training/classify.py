@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, confusion_matrix, f1_score, roc_auc_score
 
-from feature_repo.transforms.targets import regime
+from feature_repo.transforms.targets import regime, spike_rule
 from training.models import CATBOOST_PARAMS, EARLY_STOPPING_ROUNDS, LGB_PARAMS
+from training.package import Classifiers
 
 MIN_ROWS_FOR_THRESHOLDS = 30
 
@@ -151,3 +152,23 @@ def classification_scores(oof: pd.DataFrame) -> dict[str, dict[str, dict]]:
             for n in names}
         out[task]["_rows"] = {"count": int(rows.sum())}
     return out
+
+
+def final_classifiers(frame: pd.DataFrame, features: list[str], horizon: int):
+    """The registered model's regime and spike classifiers (LightGBM), fitted on the training
+    rows with early stopping on their most recent fifth; regime cut points from every row."""
+    cuts = regime_thresholds(frame)
+    frame = frame.sort_values("event_timestamp")
+    late = frame["event_timestamp"] > frame["event_timestamp"].quantile(0.8)
+    models = {}
+    for task, classes, y in (("regime", REGIME_CLASSES, regime_labels(frame, frame["target_rv"], cuts)),
+                             ("spike", 2, frame["target_spike"].to_numpy(dtype=float))):
+        ok = ~np.isnan(y)
+        fit, valid = ok & ~late.to_numpy(), ok & late.to_numpy()
+        if len(np.unique(y[fit])) < classes or len(np.unique(y[valid])) < classes:
+            models[task] = None  # a class never occurs: no classifier rather than a lopsided one
+            continue
+        models[task] = fit_classifier("lightgbm", frame.loc[fit, features], y[fit].astype(int),
+                                      frame.loc[valid, features], y[valid].astype(int), classes)
+    return Classifiers(regime=models["regime"], spike=models["spike"], cut_points=cuts,
+                       spike_rule=spike_rule(horizon))

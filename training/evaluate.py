@@ -16,7 +16,9 @@ import pandas as pd
 from training.baselines import fit_har, garch_forecast
 from training.classify import classify_fold
 from training.folds import Fold
-from training.models import REGRESSORS, best_iteration, fit_regressor, predict_vol, vol_scale
+from training.intervals import calibrate
+from training.models import REGRESSORS, base_column, best_iteration, fit_regressor, vol_scale
+from training.package import VolForecaster
 from training.tuning import tune
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,14 @@ def walk_forward_evaluation(
             model = fit_regressor(kind, fit, valid, features, params)
             tuned[kind].append(params)
             scale = vol_scale(model, valid, features)
-            predictions[kind] = predict_vol(model, test, features, scale)
+            point = VolForecaster(model, features, scale, base_column(features))
+            # intervals calibrated on the validation block: held out from the fit, before the test
+            intervals = calibrate(valid["symbol"], valid["target_rv"].to_numpy(),
+                                  point.predict(valid)["vol"].to_numpy())
+            forecast = VolForecaster(model, features, scale, base_column(features), intervals).predict(test)
+            predictions[kind] = forecast["vol"].to_numpy()
+            for column in forecast.columns.drop("vol"):  # vol_lo80 -> lightgbm_lo80
+                predictions[f"{kind}_{column.removeprefix('vol_')}"] = forecast[column].to_numpy()
             iterations[kind].append(best_iteration(model))
             scales[kind].append(scale)
         predictions["ewma"] = test["ewma_vol"].to_numpy()

@@ -22,14 +22,16 @@ from feature_repo.transforms.config import config_for, feature_names
 from feature_repo.transforms.targets import spike_rule
 from training.backtest import backtest
 from training.champion import ChampionModel, live_forecasts
-from training.classify import classification_scores, regime_thresholds
+from training.classify import classification_scores, final_classifiers, regime_thresholds
 from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
 from training.explain import global_importance, shap_values
 from training.folds import walk_forward
 from training.gate import decide
+from training.intervals import calibrate
 from training.metrics import qlike
 from training.models import CATBOOST_PARAMS, LGB_PARAMS, base_column, training_target
+from training.package import VolForecaster
 from training.registry import (
     RegisteredModel,
     TrainingRun,
@@ -113,6 +115,14 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     sample = frame.sample(min(len(frame), 5000), random_state=0)
     importance = global_importance(shap_values(model, sample, features))
     scale = float(np.median(evaluation.scales[family]))
+    # the package: intervals calibrated on every out-of-fold residual of the family (held out
+    # by construction), classifiers fitted on the training rows
+    oof = evaluation.oof
+    package = VolForecaster(
+        model, features, scale, base_column(features),
+        intervals=calibrate(oof["symbol"], oof["target_rv"].to_numpy(), oof[family].to_numpy()),
+        classifiers=final_classifiers(frame, features, settings.horizon),
+        meta={"family": family, "bar": settings.bar, "horizon": settings.horizon})
 
     # the gate compares on the latest test block: the rows both this run and the champion
     # forecast out of sample (the champion's own OOF forecasts, and its forecasts for the bars
@@ -180,7 +190,7 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)
     oof_path = settings.reports_dir / f"{stem}_oof.parquet"  # to recompute any metric independently
     files.write_parquet(evaluation.oof, oof_path)
-    run = TrainingRun(model=model, family=family, features=features,
+    run = TrainingRun(package=package, family=family, features=features,
                       reference=frame[["symbol", "event_timestamp", *features]], oof=evaluation.oof,
                       metrics=metrics, params=params, report=figures, report_html=report_html,
                       thresholds=fitted_thresholds(frame, settings.horizon, scale))

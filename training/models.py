@@ -6,7 +6,7 @@ vol levels differ by 30x, a relative target lets the trees spend their splits on
 levels. The base must never collapse: last week's realized vol (``har_rv_w``, the first choice)
 is ~0 for a stablecoin in a calm week, and the forecast then missed every de-peg (USDT QLIKE 1.6;
 with the EWMA base 0.78). On the daily demo the EWMA base took LightGBM's walk-forward QLIKE from
-0.762 to 0.672 (HAR: 0.718). A forecast is ``scale x ewma_vol x exp(prediction)`` (per-bar vol
+0.762 to 0.672 (HAR: 0.718). A forecast is ``scale x ewma_vol x exp(prediction)`` (``training.package.VolForecaster``) (per-bar vol
 over the next H bars), the smearing scale fitted on the validation block (:func:`vol_scale`).
 Without ``ewma_vol`` the target is absolute.
 """
@@ -78,16 +78,6 @@ def vol_scale(model, valid: pd.DataFrame, features: list[str]) -> float:
     valid, y = _usable(valid, features)
     resid = y.to_numpy() - np.asarray(model.predict(valid[features]), dtype=float)
     return float(np.sqrt(np.mean(np.exp(2 * resid))))
-
-
-def predict_vol(model, frame: pd.DataFrame, features: list[str], scale: float = 1.0) -> np.ndarray:
-    """Per-bar vol forecast: smearing scale x base x exp(prediction); NaN without a base."""
-    forecast = scale * np.exp(np.asarray(model.predict(frame[features]), dtype=float))
-    base = base_column(features)
-    if base is not None:
-        level = frame[base].to_numpy(dtype=float)
-        forecast = forecast * np.where(level > 0, level, np.nan)
-    return forecast
 
 
 def best_iteration(model) -> int:

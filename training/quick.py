@@ -18,7 +18,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from training.models import EARLY_STOPPING_ROUNDS, LGB_PARAMS, predict_vol, training_target
+from training.models import EARLY_STOPPING_ROUNDS, LGB_PARAMS, base_column, training_target
+from training.package import VolForecaster
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class QuickModel:
     trained_until: pd.Timestamp  # the newest bar close whose features it saw
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        return predict_vol(self.model, rows, self.features, self.scale)
+        return VolForecaster(self.model, self.features, self.scale,
+                             base_column(self.features)).predict(rows)["vol"].to_numpy()
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def train_quick(known: pd.DataFrame, features: list[str], horizon_bars: pd.Timed
     resid = vy.to_numpy() - probe.predict(vx)
     scale = float(np.sqrt(np.mean(np.exp(2 * resid))))
     out = test[["symbol", "event_timestamp", "target_rv"]].copy()
-    out["challenger"] = predict_vol(probe, test, features, scale)
+    out["challenger"] = VolForecaster(probe, features, scale, base_column(features)).predict(
+        test)["vol"].to_numpy()
     params = {**LGB_PARAMS, "n_estimators": rounds}
     final = lgb.LGBMRegressor(**params).fit(*_xy(known, features))
     return QuickFit(QuickModel(final, features, scale, trained_until), out)

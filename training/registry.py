@@ -13,16 +13,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import catboost as cb
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
 
 from cryptovol.settings import Settings
 from training.aliases import CHALLENGER, CHAMPION, crown, version_by_alias
 from training.gate import GateDecision
+from training.package import VolForecaster
+from training.pyfunc import log_package
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class TrainingRun:
     """Everything a training run produced, ready to be logged."""
 
-    model: object
+    package: VolForecaster  # what is registered (training.pyfunc)
     family: str
     features: list[str]
     reference: pd.DataFrame  # training features, for drift checks
@@ -90,14 +90,6 @@ def champion_oof(client: MlflowClient, name: str) -> pd.Series | None:
     return oof.set_index(["symbol", "event_timestamp"])[family].rename("champion")
 
 
-def _log_model(run: TrainingRun, name: str):
-    example = run.reference[run.features].head(5)
-    signature = infer_signature(example, np.asarray(run.model.predict(example)))
-    flavor = mlflow.catboost if isinstance(run.model, cb.CatBoost) else mlflow.lightgbm
-    return flavor.log_model(run.model, name="model", signature=signature, input_example=example,
-                            registered_model_name=name)
-
-
 def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
                      decision: GateDecision) -> RegisteredModel:
     """Log the run, register a version as ``challenger``, and crown it if the gate says so."""
@@ -118,7 +110,7 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
                 mlflow.log_artifact(str(path), artifact_path="data")
         if run.report_html is not None:
             mlflow.log_artifact(str(run.report_html), artifact_path="report")
-        info = _log_model(run, name)
+        info = log_package(run.package, run.reference.tail(5), name)
     version = str(info.registered_model_version)
     target = (f"log(next-H per-bar realized vol / {tags['target_base']})" if tags.get("target_base")
               else "log next-H per-bar realized vol")

@@ -21,6 +21,7 @@ from training.classify import reliability  # noqa: E402
 from training.evaluate import BASELINES  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
 from training.models import REGRESSORS  # noqa: E402
+from training.report_intervals import interval_section  # noqa: E402
 from training.scoring import Scores, scored_rows  # noqa: E402
 
 FORECASTERS = [*REGRESSORS, *BASELINES]
@@ -181,6 +182,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
     mz_png = mincer_zarnowitz_scatter(data, scores.best_model, annualize)
     classification = classification or {}
     reliability_png, reliability_data = reliability_diagram(oof)
+    intervals_html, intervals = interval_section(oof, scores.best_model, _png, _table)
     figures = {
         "meta": meta, "gate": gate, "leakage_flags": scores.leakage_flags,
         "pooled": scores.pooled.round(8).to_dict(orient="index"),
@@ -190,6 +192,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "dm_vs_best_baseline": scores.dm, "error_by_regime": regime, "forecast_vs_realized": series,
         "best_model": scores.best_model, "best_baseline": scores.best_baseline, "gain": scores.gain,
         "rows_scored": scores.rows_scored, "rows_total": scores.rows_total,
+        "interval_coverage": intervals,
         "classification": classification, "spike_reliability": reliability_data,
         "shap_importance": {} if importance is None else importance.round(8).to_dict(),
         "backtest": None if backtest is None else {
@@ -222,6 +225,7 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 <h2>Pooled metrics</h2>{_table(scores.pooled)}
 <h2>Diebold-Mariano vs {scores.best_baseline} (QLIKE, HAC)</h2>{_table(dm)}
 <h2>Forecast vs realized</h2><img src="data:image/png;base64,{series_png}">
+{intervals_html}
 <h2>Error by regime</h2><img src="data:image/png;base64,{regime_png}">
 <h2>Calibration ({scores.best_model})</h2><img src="data:image/png;base64,{mz_png}">
 <h2>Regime and spike classification (vs the HAR forecast bucketed)</h2>

@@ -43,10 +43,10 @@ def _pipeline(env: dict[str, str]) -> str:
 def service(tmp_path_factory, redis_url):
     home = tmp_path_factory.mktemp("e2e")
     first = _pipeline(_env(home, REDIS_URL=redis_url))
-    assert "crypto-vol-forecaster v1 (champion: v1)" in first
+    assert "crypto-vol-forecaster-1d-h7 v1 (champion: v1)" in first
     assert "23 symbols online" in first
     second = _pipeline(_env(home))  # re-run in the same home, embedded redis this time
-    assert "crypto-vol-forecaster v2 (champion: v1)" in second
+    assert "crypto-vol-forecaster-1d-h7 v2 (champion: v1)" in second
     # the champion saw every demo bar: nothing new to judge, and no report that says otherwise
     assert "nothing to judge: no bar after the champion's training data (ends 2021-07-07 00:00)" in second
     assert not list((home / "reports").glob("drift_*.html"))
@@ -171,7 +171,7 @@ def test_running_service_follows_promotion_and_rollback_without_a_failed_request
     assert set(statuses) == {200} and versions[0] == "1" and len(statuses) > 1
     statuses, versions = _load_while(url, "1", ["models", "rollback"], home)
     assert versions[-1] == "1" and set(statuses) == {200} and versions[0] == "2"
-    assert "now serving crypto-vol-forecaster v2 (was v1)" in (home / "serve.log").read_text()
+    assert "now serving crypto-vol-forecaster-1d-h7 v2 (was v1)" in (home / "serve.log").read_text()
 
 
 def test_the_monitor_on_the_static_demo_data_says_nothing_new_arrived(service):

@@ -145,7 +145,7 @@ def test_a_regime_change_is_detected_retrained_promoted_alerted_and_served(tmp_p
         terminate(prefect, grace=5.0, group=True)
         receiver.shutdown()
     assert set(load.statuses) == {200} and not [v for v in load.versions if v.startswith("mixed")]
-    assert "now serving crypto-vol-forecaster v2 (was v1)" in serve_log.read_text()
+    assert "now serving crypto-vol-forecaster-1d-h7 v2 (was v1)" in serve_log.read_text()
     lines = (home / "monitoring" / "monitor_1d.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["kind"] for r in records] == ["monitor", "retrain"]
@@ -157,6 +157,6 @@ def test_a_regime_change_is_detected_retrained_promoted_alerted_and_served(tmp_p
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.tags["decision"] == records[0]["decision"] and run.data.tags["retrain"] == "true"
     assert run.data.metrics["drift_share"] > 0.5
-    retrained = client.get_run(client.get_model_version("crypto-vol-forecaster", "2").run_id)
+    retrained = client.get_run(client.get_model_version("crypto-vol-forecaster-1d-h7", "2").run_id)
     assert "data drift" in retrained.data.tags["retrain_trigger"]
     assert not processes_of(home), "a process outlived the test"

@@ -62,7 +62,7 @@ def test_pipeline_stops_on_sigterm_and_sigkill_then_reruns_cleanly(tmp_path):
 
     out = run(["pipeline"], clean_env(home))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "crypto-vol-forecaster v1 (champion: v1)" in out.stdout
+    assert "crypto-vol-forecaster-1d-h7 v1 (champion: v1)" in out.stdout
     assert "23 symbols online" in out.stdout
     # the state an uninterrupted run ends in: the demo candles, and features built from them
     settings = Settings(home=home)

@@ -49,7 +49,7 @@ def hourly_run(tmp_path_factory, redis_url):
 def test_hourly_train_registers_a_champion_of_its_own_model_name(hourly_run):
     _, ingested, trained, _ = hourly_run
     assert "7,200 new" in ingested
-    assert "version 1 of crypto-vol-forecaster-1h, champion v1" in " ".join(trained.split())
+    assert "version 1 of crypto-vol-forecaster-1h-h24, champion v1" in " ".join(trained.split())
 
 
 def test_hourly_walk_forward_purges_a_day_plus_the_embargo_and_scores_every_forecaster(hourly_run):

@@ -19,7 +19,10 @@ from training.aliases import (
 from training.champion import ChampionModel
 from training.gate import decide
 from training.metrics import qlike
-from training.models import fit_regressor, predict_vol
+from training.classify import final_classifiers
+from training.intervals import calibrate
+from training.models import fit_regressor
+from training.package import VolForecaster
 from training.registry import TrainingRun, champion_oof, configure, log_and_register
 
 pytestmark = pytest.mark.integration
@@ -37,6 +40,7 @@ def synthetic_frame(rows: int = 600, seed: int = 7) -> pd.DataFrame:
     })
     frame["target_rv"] = frame["ewma_vol"] * np.exp(rng.normal(0, 0.1, rows))
     frame["target_log_rv"] = np.log(frame["target_rv"])
+    frame["target_spike"] = (frame["target_rv"] > 1.1 * frame["ewma_vol"]).astype(float)
     return frame
 
 
@@ -46,10 +50,15 @@ def make_run(frame: pd.DataFrame, target_noise: float, seed: int) -> TrainingRun
     train = frame.iloc[:400].copy()
     train["target_log_rv"] = train["target_log_rv"] + rng.normal(0, target_noise, len(train))
     model = fit_regressor("lightgbm", train.iloc[:300], train.iloc[300:], FEATURES)
+    point = VolForecaster(model, FEATURES, 1.0, "ewma_vol")
+    valid = train.iloc[300:]
+    package = VolForecaster(model, FEATURES, 1.0, "ewma_vol",
+                            calibrate(valid["symbol"], valid["target_rv"], point.predict(valid)["vol"]),
+                            final_classifiers(train, FEATURES, horizon=7))
     holdout = frame.iloc[450:]
     oof = holdout[["symbol", "event_timestamp", "target_rv"]].assign(
-        lightgbm=predict_vol(model, holdout, FEATURES))  # out-of-sample forecasts of the holdout
-    return TrainingRun(model=model, family="lightgbm", features=FEATURES,
+        lightgbm=package.predict(holdout)["vol"])  # out-of-sample forecasts of the holdout
+    return TrainingRun(package=package, family="lightgbm", features=FEATURES,
                        reference=train[["symbol", "event_timestamp", *FEATURES]], oof=oof,
                        metrics={"challenger_qlike": 0.1}, params={"family": "lightgbm"},
                        report={"note": "test"})
@@ -106,10 +115,20 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
     assert listed["2"]["gate"].startswith("KEEP CHAMPION")
 
     served = ChampionModel.load(settings)
-    assert served.version == "3" and served.features == FEATURES and served.scale == 1.0
+    assert served.version == "3" and served.features == FEATURES
     assert served.base == "ewma_vol"  # the model forecasts vol relative to the EWMA vol
-    np.testing.assert_allclose(served.predict_vol(holdout.head(3)),
-                               predict_vol(better.model, holdout.head(3), FEATURES))
+    # the registered pyfunc answers exactly what the package answered at evaluation
+    rows = holdout.head(20)
+    evaluated = better.package.predict(rows)
+    pd.testing.assert_frame_equal(served.predict(rows), evaluated)
+    pd.testing.assert_frame_equal(
+        served.model.predict(rows[["symbol", *FEATURES]]).set_axis(rows.index), evaluated)
+    assert list(evaluated.columns) == ["vol", "vol_lo80", "vol_hi80", "vol_lo95", "vol_hi95",
+                                       "p_low", "p_medium", "p_high", "p_spike"]
+    assert ((evaluated["vol_lo95"] < evaluated["vol_lo80"]) & (evaluated["vol_lo80"] < evaluated["vol"])
+            & (evaluated["vol"] < evaluated["vol_hi80"]) & (evaluated["vol_hi80"] < evaluated["vol_hi95"])).all()
+    np.testing.assert_allclose(evaluated[["p_low", "p_medium", "p_high"]].sum(axis=1), 1.0)
+    assert evaluated["p_spike"].between(0, 1).all()
     assert rollback(client, name) == ("3", "1")
     with pytest.raises(LookupError, match="no previous champion"):
         rollback(client, name)
