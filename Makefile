@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.uv-bootstrap/bin/uv)
 ENV_STAMP := .venv/.cryptovol-synced
 
-.PHONY: help env run pipeline serve test test-fast lint clean
+.PHONY: help env run pipeline serve bento test test-fast lint clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ pipeline: env ## Run the pipeline only
 
 serve: env ## Serve the current champion only
 	$(UV) run --frozen cryptovol serve --host $(HOST) --port $(PORT)
+
+bento: env ## Build the Bento of the service (`bentoml build`; then `bentoml containerize cryptovol:latest`)
+	PATH="$(dir $(UV)):$$PATH" $(UV) run --frozen bentoml build .
 
 test: env ## Lint and run the whole test suite (unit, data, integration, end-to-end)
 	$(UV) run --frozen ruff check .

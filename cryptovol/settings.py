@@ -67,6 +67,20 @@ class Settings(BaseSettings):
         default=None, description="postgresql://... of the prediction log (unset: parquet files).")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
+    serve_horizons: list[int] = Field(
+        default_factory=list, description="Horizons the service answers, e.g. [7,14] "
+        "(empty: every horizon of the bar with a @champion).")
+    api_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated keys clients send as `Authorization: Bearer "
+        "KEY` (unset: no authentication). Credentials: never logged.")
+    stale_after_bars: float = Field(
+        default=2.0, gt=0, description="Features older than this many bars are flagged stale.")
+    refuse_stale: bool = Field(
+        default=False, description="Answer 409 instead of a forecast from stale features.")
+    online_timeout_seconds: float = Field(
+        default=0.25, gt=0, description="Timeout of each online-store (Redis) call of the service.")
+    max_request_bytes: int = Field(
+        default=65536, ge=1024, description="Largest request body the service accepts.")
     prefect_startup_timeout: float = Field(
         default=180.0, gt=0, description="Seconds the embedded Prefect API may take to start.")
 

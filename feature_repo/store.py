@@ -56,17 +56,19 @@ def feast_variables(settings: Settings, redis_url: str) -> dict[str, str]:
     }
 
 
-def repo_config(settings: Settings, redis_url: str) -> RepoConfig:
+def repo_config(settings: Settings, redis_url: str, timeout: float | None = None) -> RepoConfig:
     values = feast_variables(settings, redis_url)
+    if timeout is not None:  # a service must not hang on a dead Redis
+        values["CRYPTOVOL_FEAST_REDIS"] += f",socket_timeout={timeout},socket_connect_timeout={timeout}"
     text = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], FEATURE_STORE_YAML.read_text())
     config = RepoConfig(**yaml.safe_load(text))
     config.repo_path = FEATURE_REPO_DIR
     return config
 
 
-def open_store(settings: Settings, redis_url: str) -> FeatureStore:
+def open_store(settings: Settings, redis_url: str, timeout: float | None = None) -> FeatureStore:
     (settings.home / "feast").mkdir(parents=True, exist_ok=True)
-    return FeatureStore(config=repo_config(settings, redis_url))
+    return FeatureStore(config=repo_config(settings, redis_url, timeout))
 
 
 def apply(store: FeatureStore, settings: Settings) -> FeastObjects:

@@ -7,6 +7,7 @@ them here, once, from :class:`Settings` — before anything imports those librar
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -141,6 +142,7 @@ def service_environment(settings: Settings, redis_url: str) -> dict[str, str]:
         "CRYPTOVOL_HOME": str(settings.home),
         "CRYPTOVOL_BAR": settings.bar,
         "CRYPTOVOL_HORIZON": str(settings.horizon),
+        "CRYPTOVOL_SERVE_HORIZONS": json.dumps(settings.serve_horizons),
         "CRYPTOVOL_MODEL_NAME": settings.model_name,
         "REDIS_URL": redis_url,
         "MLFLOW_TRACKING_URI": settings.tracking_uri,

@@ -11,9 +11,15 @@ class PredictionError(RuntimeError):
     """The service answered with an error; the message is the service's."""
 
 
-def predict(symbols: list[str], url: str = DEFAULT_URL, timeout: float = 30.0) -> list[dict]:
+def predict(symbols: list[str], url: str = DEFAULT_URL, timeout: float = 30.0,
+            horizon: int | None = None, api_key: str | None = None,
+            explain: bool = False) -> list[dict]:
+    body: dict = {"symbols": symbols, "explain": explain}
+    if horizon is not None:
+        body["horizon"] = horizon
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.post(f"{url.rstrip('/')}/predict", json={"symbols": symbols},
+        response = httpx.post(f"{url.rstrip('/')}/predict", json=body, headers=headers,
                               timeout=timeout)
     except httpx.HTTPError as exc:
         raise PredictionError(f"cannot reach the service at {url}: {exc}") from exc

@@ -1,36 +1,45 @@
-"""BentoML service: volatility forecasts of the ``champion`` model from online features.
+"""BentoML service: volatility forecasts of each horizon's ``champion`` from online features.
 
 Run it with ``cryptovol serve`` (which provides Redis), or directly with
 ``REDIS_URL=... bentoml serve serving.service:VolatilityService``.
 
-``POST /predict`` with ``{"symbols": ["BTC", "ETH"]}`` answers
-``{"predictions": [{"symbol", "as_of", "horizon_bars", "predicted_vol", ...}]}``;
-``predicted_vol`` is annualized, ``as_of`` is the event time of the features used.
+``POST /predict`` with ``{"symbols": ["BTC", "ETH"], "horizon": 7, "explain": false}`` answers
+per coin the annualized vol forecast, its 80%/95% intervals, regime and spike probabilities,
+the features' age (``stale`` past ``CRYPTOVOL_STALE_AFTER_BARS``) and the model that answered —
+all computed by the registered model package (``training.package``); this module only reads
+features, picks the model and shapes the answer. See ``serving.schemas`` for the full schema.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
+import threading
+import time
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated
 
 import bentoml
-import numpy as np
-from pydantic import Field
+import pandas as pd
+from anyio import to_thread
+from starlette.responses import JSONResponse
 
 from cryptovol.alerts import send_configured
 from cryptovol.prediction_log import PredictionLog, sink_for
 from cryptovol.settings import Settings
-from feature_repo.store import online_features, open_store
+from feature_repo.store import open_store
+from serving import metrics
+from serving.answers import feature_age_bars, forecast, with_freshness
 from serving.follow import ChampionFollower
-from training.champion import ChampionModel
+from serving.http import Guard, bearer_keys, bound_metric_labels, quiet_client_errors
+from serving.online import CachedRow, OnlineFeatures, OnlineStoreDown
+from serving.schemas import Horizon, PredictResponse, Symbols
+from training.champion import ChampionModel, champion_models
 
 log = logging.getLogger(__name__)
+ANSWER_CACHE_SIZE = 20_000
 
-Symbols = Annotated[list[Annotated[str, Field(min_length=1, max_length=20)]],
-                    Field(min_length=1, max_length=500)]
+bound_metric_labels()
+quiet_client_errors()
 
 
 def _log_to_stderr(*names: str) -> None:
@@ -46,29 +55,50 @@ def _log_to_stderr(*names: str) -> None:
             logger.propagate = False
 
 
-@bentoml.service(name="cryptovol", traffic={"timeout": 30})
+def _error(status: HTTPStatus, message: str, request_id: str, ctx: bentoml.Context,
+           **extra) -> JSONResponse:
+    ctx.response.status_code = status
+    return JSONResponse({"error": message, "request_id": request_id, **extra}, status_code=status)
+
+
+_SETTINGS = Settings()
+
+
+@bentoml.service(name="cryptovol", traffic={"timeout": 30}, threads=4)
 class VolatilityService:
     def __init__(self) -> None:
         _log_to_stderr("serving", "cryptovol")
-        settings = Settings()
+        settings = self.settings = _SETTINGS
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set: start the service with `cryptovol serve`")
-        champion = ChampionModel.load(settings)
-        self.store = open_store(settings, settings.redis_url)
-        self.servable(champion)
-        log.info("serving %s v%s (%s bars, horizon %d)", champion.name, champion.version,
-                 champion.bar, champion.horizon)
+        champions = champion_models(settings)
+        timeout = settings.online_timeout_seconds
+        self.store = open_store(settings, settings.redis_url, timeout=timeout)
+        first = champions[min(champions)]
+        self.online = OnlineFeatures(self.store, first.feature_service, settings.redis_url, timeout)
+        self.followers: dict[int, ChampionFollower] = {}
+        for horizon, champion in sorted(champions.items()):
+            self.servable(champion)
+            log.info("serving %s v%s (%s bars, horizon %d)", champion.name, champion.version,
+                     champion.bar, horizon)
+            self.followers[horizon] = ChampionFollower(
+                settings.model_copy(update={"horizon": horizon}), champion, check=self.servable,
+                alert=lambda alert: send_configured(settings, alert),
+                interval=settings.champion_poll_seconds).start()
         self.predictions = PredictionLog(sink_for(settings))
-        self.follower = ChampionFollower(
-            settings, champion, check=self.servable,
-            alert=lambda alert: send_configured(settings, alert),
-            interval=settings.champion_poll_seconds).start()
+        self._answers_cache: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:
         """On SIGTERM/SIGINT: stop following the registry, write the rest of the prediction log."""
-        self.follower.stop()
+        for follower in self.followers.values():
+            follower.stop()
         self.predictions.close()
+
+    def __is_ready__(self) -> bool:
+        """Ready while the online store answers (``/readyz`` 503 otherwise)."""
+        return self.online.ping()
 
     def servable(self, model: ChampionModel) -> None:
         """Raise if the online store does not serve every feature ``model`` needs."""
@@ -78,45 +108,98 @@ class VolatilityService:
             raise RuntimeError(f"{model.name} v{model.version} needs features the "
                                f"online store does not serve: {missing}; retrain or roll back")
 
-    @bentoml.api
-    def predict(self, symbols: Symbols, ctx: bentoml.Context) -> dict:
-        """Forecast realized vol over the next horizon for each symbol (annualized)."""
-        champion = self.follower.current  # one model for the whole request, even mid-swap
+    def _answers(self, champion: ChampionModel, rows: list[CachedRow],
+                 compute: bool = True) -> list[dict | None]:
+        """Each row's answer from the package, cached per (model version, coin, write stamp):
+        a forecast only changes when a bar is written or the champion moves. ``{}``: no finite
+        forecast; None (``compute=False``): not cached yet."""
+        keys = [(champion.name, champion.version, r.row["symbol"], r.stamp) for r in rows]
+        with self._lock:
+            found = [self._answers_cache.get(k) for k in keys]
+        if compute and (missing := [i for i, f in enumerate(found) if f is None]):
+            out = champion.predict(pd.DataFrame([rows[i].row for i in missing]))
+            with self._lock:
+                if len(self._answers_cache) > ANSWER_CACHE_SIZE:
+                    self._answers_cache.clear()
+                for i, (_, series) in zip(missing, out.iterrows(), strict=True):
+                    found[i] = self._answers_cache[keys[i]] = (
+                        forecast(champion, rows[i].row, series) if series["vol"] > 0 else {})
+        return found
+
+    @bentoml.api(route="/predict")
+    async def predict(self, symbols: Symbols, ctx: bentoml.Context, horizon: Horizon = None,
+                      explain: bool = False, refuse_stale: bool | None = None) -> PredictResponse:
+        """Forecast each coin's realized vol over the horizon (annualized), with 80%/95%
+        intervals, regime and spike probabilities and, with ``explain``, the top SHAP
+        contributions. ``refuse_stale`` (default: the service's setting) answers 409 rather
+        than forecast from features older than the staleness limit.
+
+        The common path (features and answers cached, one Redis round trip proving them
+        fresh) runs on the event loop; Feast reads, new forecasts and explanations in a thread.
+        """
+        request_id = ctx.request.headers.get("x-request-id", "")
+        if horizon is None:
+            horizon = min(self.followers)
+        if horizon not in self.followers:
+            return _error(HTTPStatus.NOT_FOUND, f"no model for horizon {horizon} x "
+                          f"{self.settings.bar}: served horizons are {sorted(self.followers)}",
+                          request_id, ctx)
+        champion = self.followers[horizon].current  # one model for the whole request
         wanted = list(dict.fromkeys(s.strip().upper() for s in symbols))
-        online = online_features(self.store, champion.feature_service, wanted)
-        unknown = online.loc[online["as_of"].isna(), "symbol"].tolist()
+        started = time.perf_counter()
+        try:
+            stamps, changed = self.online.check(wanted)  # bounded by the Redis timeout
+            if changed:
+                await to_thread.run_sync(self.online.refresh, changed,
+                                         dict(zip(wanted, stamps, strict=True)))
+        except OnlineStoreDown as exc:
+            metrics.ONLINE_ERRORS.inc()
+            log.warning("503 for request %s: online store unavailable (%s)", request_id, exc)
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the online feature store (Redis) is "
+                          "unavailable; retry shortly", request_id, ctx)
+        metrics.ONLINE_LATENCY.observe(time.perf_counter() - started)
+        rows, unknown = self.online.cached(wanted, stamps)
         if unknown:  # a client error, answered without a server-side traceback
-            ctx.response.status_code = HTTPStatus.NOT_FOUND
-            log.info("404 for unknown symbol(s) %s", unknown)
-            return {"error": f"unknown symbol(s) {', '.join(unknown)}: no features in the online "
-                             "store (check the ticker, or run the pipeline to materialize it)",
-                    "unknown_symbols": unknown}
-        per_bar = champion.predict_vol(online)
-        short = online.loc[~np.isfinite(per_bar), "symbol"].tolist()
-        if short:  # e.g. a coin listed days ago: its weekly realized vol does not exist yet
-            ctx.response.status_code = HTTPStatus.UNPROCESSABLE_ENTITY
-            return {"error": f"not enough history to forecast {', '.join(short)} "
-                             f"(the model needs {champion.base or 'its features'})",
-                    "symbols": short}
-        request_id = uuid.uuid4().hex
-        predictions = [
-            {
-                "symbol": symbol,
-                "as_of": as_of.isoformat(),
-                "horizon_bars": champion.horizon,
-                "bar": champion.bar,
-                "predicted_vol": float(vol * champion.annualize),
-                "predicted_vol_per_bar": float(vol),
-                "vol_unit": "annualized (per-bar x sqrt(bars per year))",
-                "model_version": champion.version,
-            }
-            for symbol, as_of, vol in zip(online["symbol"], online["as_of"], per_bar, strict=True)
-        ]
+            log.info("404 for request %s: unknown symbol(s) %s", request_id, unknown)
+            return _error(HTTPStatus.NOT_FOUND, f"unknown symbol(s) {', '.join(unknown)}: no "
+                          "features in the online store (check the ticker, or run the pipeline "
+                          "to materialize it)", request_id, ctx, unknown_symbols=unknown)
         now = datetime.now(UTC)
+        bar_seconds = self.settings.bar_delta.total_seconds()
+        ages = [feature_age_bars(r.row["as_of"], now, bar_seconds) for r in rows]
+        stale = [a > self.settings.stale_after_bars for a in ages]
+        refuse = self.settings.refuse_stale if refuse_stale is None else refuse_stale
+        if refuse and any(stale):
+            old = [f"{r.row['symbol']} ({a:.1f} bars)"
+                   for r, a, s in zip(rows, ages, stale, strict=True) if s]
+            return _error(HTTPStatus.CONFLICT, f"stale features for {', '.join(old)}: older than "
+                          f"{self.settings.stale_after_bars:g} bars (is the refresh running?)",
+                          request_id, ctx)
+        answers = self._answers(champion, rows, compute=False)
+        if any(a is None for a in answers):  # new features or a new champion: the package runs
+            answers = await to_thread.run_sync(self._answers, champion, rows)
+        short = [r.row["symbol"] for r, a in zip(rows, answers, strict=True) if not a]
+        if short:  # e.g. a coin listed days ago: its weekly realized vol does not exist yet
+            return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"not enough history to forecast "
+                          f"{', '.join(short)}", request_id, ctx, symbols=short)
+        explanations = [None] * len(rows)
+        if explain:
+            frame = pd.DataFrame([r.row for r in rows])
+            explanations = await to_thread.run_sync(champion.forecaster.explain, frame)
+        answers = [with_freshness(a, age, s, e)
+                   for a, age, s, e in zip(answers, ages, stale, explanations, strict=True)]
+        metrics.FORECASTS.labels(model=champion.name, version=champion.version,
+                                 horizon=str(horizon)).inc(len(answers))
+        metrics.FEATURE_AGE.labels(bar=champion.bar).observe(max(ages))
         self.predictions.record([
-            {"request_id": request_id, "logged_at": now, "symbol": p["symbol"],
-             "as_of": as_of, "bar": p["bar"], "horizon": p["horizon_bars"],
-             "model_name": champion.name, "model_version": p["model_version"],
-             "predicted_vol_per_bar": p["predicted_vol_per_bar"], "predicted_vol": p["predicted_vol"]}
-            for p, as_of in zip(predictions, online["as_of"], strict=True)])
-        return {"request_id": request_id, "predictions": predictions}
+            {"request_id": request_id, "logged_at": now, "symbol": a["symbol"],
+             "as_of": r.row["as_of"], "bar": champion.bar, "horizon": champion.horizon,
+             "model_name": champion.name, "model_version": champion.version,
+             "predicted_vol_per_bar": a["predicted_vol_per_bar"], "predicted_vol": a["predicted_vol"]}
+            for a, r in zip(answers, rows, strict=True)])
+        return PredictResponse(request_id=request_id, predictions=answers)
+
+
+VolatilityService.add_asgi_middleware(Guard, api_keys=bearer_keys(
+    _SETTINGS.api_keys.get_secret_value() if _SETTINGS.api_keys else None),
+    max_bytes=_SETTINGS.max_request_bytes)

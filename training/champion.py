@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from cryptovol.bars import bars_per_year
 from cryptovol.settings import Settings
+from training.aliases import registered_models, version_by_alias
 from training.package import VolForecaster
 from training.pyfunc import load_forecaster
 
@@ -83,3 +84,27 @@ def live_forecasts(champion: ChampionModel, frame: pd.DataFrame) -> pd.Series | 
         return None
     index = pd.MultiIndex.from_frame(rows[["symbol", "event_timestamp"]])
     return pd.Series(champion.predict_vol(rows), index=index, name="champion")
+
+
+def served_horizons(settings: Settings) -> list[int]:
+    """The horizons a service of ``settings`` answers: ``serve_horizons``, or every horizon of
+    the bar with a champion; a LookupError naming what is missing when there is none to serve."""
+    client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+    names = registered_models(client, settings.model_name, settings.bar)
+    prefix = f"{settings.model_name}-{settings.bar}-h"
+    available = {int(n[len(prefix):]) for n in names if version_by_alias(client, n, CHAMPION)}
+    wanted = set(settings.serve_horizons) if settings.serve_horizons else available
+    if missing := sorted(wanted - available):
+        raise LookupError(f"no @champion for horizon(s) {missing} of {settings.bar} bars "
+                          f"(champions exist for {sorted(available) or 'none'}): train them with "
+                          f"`cryptovol train --bar {settings.bar} --horizon H`")
+    if not wanted:
+        raise LookupError(f"no @champion model for {settings.bar} bars: run `cryptovol pipeline` "
+                          "or `cryptovol train` first")
+    return sorted(wanted)
+
+
+def champion_models(settings: Settings) -> dict[int, ChampionModel]:
+    """The champion of each served horizon (``served_horizons``), keyed by horizon."""
+    return {h: ChampionModel.load(settings.model_copy(update={"horizon": h}))
+            for h in served_horizons(settings)}

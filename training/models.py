@@ -6,8 +6,9 @@ vol levels differ by 30x, a relative target lets the trees spend their splits on
 levels. The base must never collapse: last week's realized vol (``har_rv_w``, the first choice)
 is ~0 for a stablecoin in a calm week, and the forecast then missed every de-peg (USDT QLIKE 1.6;
 with the EWMA base 0.78). On the daily demo the EWMA base took LightGBM's walk-forward QLIKE from
-0.762 to 0.672 (HAR: 0.718). A forecast is ``scale x ewma_vol x exp(prediction)`` (``training.package.VolForecaster``) (per-bar vol
-over the next H bars), the smearing scale fitted on the validation block (:func:`vol_scale`).
+0.762 to 0.672 (HAR: 0.718). A forecast is ``scale x ewma_vol x exp(prediction)`` (per-bar vol
+over the next H bars; ``training.package.VolForecaster``), the smearing scale fitted on the
+validation block (:func:`vol_scale`).
 Without ``ewma_vol`` the target is absolute.
 """
 

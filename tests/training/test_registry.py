@@ -17,10 +17,10 @@ from training.aliases import (
     rollback,
 )
 from training.champion import ChampionModel
-from training.gate import decide
-from training.metrics import qlike
 from training.classify import final_classifiers
+from training.gate import decide
 from training.intervals import calibrate
+from training.metrics import qlike
 from training.models import fit_regressor
 from training.package import VolForecaster
 from training.registry import TrainingRun, champion_oof, configure, log_and_register
@@ -125,8 +125,8 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
         served.model.predict(rows[["symbol", *FEATURES]]).set_axis(rows.index), evaluated)
     assert list(evaluated.columns) == ["vol", "vol_lo80", "vol_hi80", "vol_lo95", "vol_hi95",
                                        "p_low", "p_medium", "p_high", "p_spike"]
-    assert ((evaluated["vol_lo95"] < evaluated["vol_lo80"]) & (evaluated["vol_lo80"] < evaluated["vol"])
-            & (evaluated["vol"] < evaluated["vol_hi80"]) & (evaluated["vol_hi80"] < evaluated["vol_hi95"])).all()
+    ordered = evaluated[["vol_lo95", "vol_lo80", "vol", "vol_hi80", "vol_hi95"]].to_numpy()
+    assert (ordered[:, 1:] > ordered[:, :-1]).all()
     np.testing.assert_allclose(evaluated[["p_low", "p_medium", "p_high"]].sum(axis=1), 1.0)
     assert evaluated["p_spike"].between(0, 1).all()
     assert rollback(client, name) == ("3", "1")

@@ -1,0 +1,242 @@
+"""The service as clients meet it: `cryptovol train --horizon 7 --horizon 14` registers two
+models, `cryptovol serve` answers both over real HTTP from a real Redis, with intervals, regimes,
+staleness, explanations, API keys, hostile input, and a Redis that stops answering."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import hypothesis
+import numpy as np
+import pandas as pd
+import pytest
+import schemathesis
+from schemathesis.generation.modes import GenerationMode
+
+from cryptovol.redis_runtime import RedisServer, free_port
+from cryptovol.settings import Settings
+from feature_repo import candle_store
+from feature_repo.store import online_features, open_store
+from tests.flows.processes import SLOW, wait_ready
+from training.champion import ChampionModel
+
+pytestmark = pytest.mark.integration
+CLI = str(Path(sys.executable).parent / "cryptovol")
+KEY = "test-key-0123456789"
+COINS = ["BTC", "ETH", "LTC", "XRP", "DOGE", "XMR", "USDT", "LINK"]
+
+
+def _env(home: Path, redis_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_TRACKING_URI", "PREFECT_API_URL"}}
+    return {**env, "CRYPTOVOL_HOME": str(home), "REDIS_URL": redis_url, "COLUMNS": "200",
+            "CRYPTOVOL_FOLDS": "2", **extra}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, demo_candles):
+    home = tmp_path_factory.mktemp("serve")
+    redis = RedisServer(tmp_path_factory.mktemp("redis"), persist=False).start()
+    candle_store.store(home, "1d", demo_candles[demo_candles["symbol"].isin(COINS)])
+    env = _env(home, redis.url)
+    trained = subprocess.run([CLI, "train", "--horizon", "7", "--horizon", "14"], env=env,
+                             capture_output=True, text=True, timeout=1200 * SLOW)
+    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
+    listed = subprocess.run([CLI, "models", "list"], env=env, capture_output=True, text=True,
+                            timeout=120 * SLOW)
+    assert listed.returncode == 0, listed.stderr
+    for name in ("crypto-vol-forecaster-1d-h7", "crypto-vol-forecaster-1d-h14"):
+        assert name in listed.stdout  # two registered models, each with its own champion
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = home / "serve.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen([CLI, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env={**env, "CRYPTOVOL_API_KEYS": f"other-key,{KEY}",
+                                 "CRYPTOVOL_MAX_REQUEST_BYTES": "65536"})
+    try:
+        wait_ready(url, proc, log_path)
+        yield url, home, redis, log_path
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60 * SLOW)
+        log.close()
+        redis.stop()
+
+
+def _post(url: str, body, key: str | None = KEY, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.post(f"{url}/predict", json=body, headers=headers, timeout=30, **kwargs)
+
+
+def test_two_horizons_each_answered_by_its_own_champion(served):
+    url, _, _, _ = served
+    default = _post(url, {"symbols": ["BTC"]}).json()["predictions"][0]
+    longer = _post(url, {"symbols": ["BTC"], "horizon": 14}).json()["predictions"][0]
+    assert (default["horizon_bars"], default["model_name"]) == (7, "crypto-vol-forecaster-1d-h7")
+    assert (longer["horizon_bars"], longer["model_name"]) == (14, "crypto-vol-forecaster-1d-h14")
+    assert default["predicted_vol"] != longer["predicted_vol"]
+    missing = _post(url, {"symbols": ["BTC"], "horizon": 30})
+    assert missing.status_code == 404 and "[7, 14]" in missing.json()["error"]
+
+
+def test_the_answer_is_the_registered_package_on_the_online_row(served):
+    url, home, redis, _ = served
+    answer = _post(url, {"symbols": ["BTC", "ETH"]}).json()["predictions"]
+    settings = Settings(home=home, redis_url=redis.url, mlflow_tracking_uri=None, horizon=7)
+    champion = ChampionModel.load(settings)  # what the monitor and evaluation call
+    rows = online_features(open_store(settings, redis.url), champion.feature_service, ["BTC", "ETH"])
+    expected = champion.predict(rows)
+    for got, (_, want) in zip(answer, expected.iterrows(), strict=True):
+        assert got["predicted_vol_per_bar"] == want["vol"]  # bit for bit
+        assert got["predicted_vol"] == pytest.approx(want["vol"] * np.sqrt(365))
+        [i80, i95] = got["intervals"]
+        assert (i80["level"], i95["level"]) == (0.8, 0.95)
+        assert i80["low"] == pytest.approx(want["vol_lo80"] * np.sqrt(365))
+        assert i95["low"] < i80["low"] < got["predicted_vol"] < i80["high"] < i95["high"]
+        probabilities = got["regime"]["probabilities"]
+        assert list(probabilities) == ["Low", "Medium", "High"]
+        assert sum(probabilities.values()) == pytest.approx(1.0)
+        assert probabilities["High"] == pytest.approx(want["p_high"])
+        assert got["regime"]["most_likely"] == max(probabilities, key=probabilities.get)
+        low, high = got["regime"]["cut_points"]
+        assert 0 < low < high
+        assert 0 <= got["spike_probability"] <= 1 and "median" in got["spike_rule"]
+
+
+def test_staleness_is_flagged_and_can_be_refused(served):
+    url, _, _, _ = served
+    answer = _post(url, {"symbols": ["BTC"]}).json()["predictions"][0]
+    assert answer["as_of"].startswith("2021-07-07")  # the demo ends years ago
+    assert answer["stale"] is True and answer["feature_age_bars"] > 1000
+    refused = _post(url, {"symbols": ["BTC", "ETH"], "refuse_stale": True})
+    assert refused.status_code == 409
+    assert "stale features for BTC" in refused.json()["error"]
+
+
+def test_explanation_on_request(served):
+    url, _, _, _ = served
+    plain = _post(url, {"symbols": ["ETH"]}).json()["predictions"][0]
+    explained = _post(url, {"symbols": ["ETH"], "explain": True}).json()["predictions"][0]
+    assert plain["explanation"] is None
+    top = explained["explanation"]
+    assert len(top) == 5 and all(set(c) == {"feature", "value", "contribution"} for c in top)
+    sizes = [abs(c["contribution"]) for c in top]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
+    assert explained["predicted_vol"] == plain["predicted_vol"]
+
+
+def test_api_keys(served):
+    url, _, _, log_path = served
+    assert _post(url, {"symbols": ["BTC"]}, key=None).status_code == 401
+    wrong = _post(url, {"symbols": ["BTC"]}, key="not-a-key")
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    assert _post(url, {"symbols": ["BTC"]}, key="other-key").status_code == 200
+    assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200  # health stays open
+    assert httpx.get(f"{url}/metrics", timeout=10).status_code == 200
+    assert KEY not in log_path.read_text() and "other-key" not in log_path.read_text()
+
+
+def test_hostile_input_is_answered_without_server_errors(served):
+    url, home, _, log_path = served
+    auth = {"Authorization": f"Bearer {KEY}"}
+    form = httpx.post(f"{url}/predict", files={"symbols": ("a.txt", b"BTC")}, headers=auth, timeout=30)
+    assert form.status_code == 415 and "application/json" in form.json()["error"]
+    huge = httpx.post(f"{url}/predict", content=b'{"symbols": ["' + b"A" * 200_000 + b'"]}',
+                      headers={**auth, "Content-Type": "application/json"}, timeout=30)
+    assert huge.status_code == 413
+    garbage = httpx.post(f"{url}/predict", content=b"{not json", timeout=30,
+                         headers={**auth, "Content-Type": "application/json"})
+    assert garbage.status_code == 400
+    invalid = _post(url, {"symbols": []})
+    assert invalid.status_code == 400 and "too_short" in invalid.text
+    for body in (form.text, huge.text, garbage.text, invalid.text):  # no paths, no tracebacks
+        assert "Traceback" not in body and str(home) not in body and not re.search(r"\.py\b", body)
+    for i in range(40):  # random paths must not grow /metrics
+        httpx.get(f"{url}/nope-{i}", timeout=10)
+    exposed = httpx.get(f"{url}/metrics", timeout=10).text
+    assert "nope-" not in exposed and "/__unknown__" in exposed
+    assert "cryptovol_forecasts_total" in exposed and "cryptovol_feature_age_bars" in exposed
+    text = log_path.read_text()
+    assert "Traceback" not in text and "client error on /predict" in text
+
+
+def test_request_id_is_echoed_and_answered(served):
+    url, _, _, _ = served
+    response = _post(url, {"symbols": ["BTC"]})
+    assert response.headers["x-request-id"] == response.json()["request_id"]
+    mine = httpx.post(f"{url}/predict", json={"symbols": ["BTC"]}, timeout=30,
+                      headers={"Authorization": f"Bearer {KEY}", "X-Request-ID": "desk-42"})
+    assert mine.json()["request_id"] == "desk-42" == mine.headers["x-request-id"]
+
+
+def test_redis_stopping_gives_fast_503s_unready_and_recovery(served):
+    url, _, redis, _ = served
+    assert _post(url, {"symbols": ["LTC"]}).status_code == 200
+    os.kill(redis.process.pid, signal.SIGSTOP)  # a hung server: connections open, nothing answers
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            response = _post(url, {"symbols": ["LTC"]})
+            elapsed = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert "online feature store (Redis) is unavailable" in response.json()["error"]
+            assert elapsed < 1.0 * SLOW, f"503 took {elapsed:.2f} s"
+        assert httpx.get(f"{url}/readyz", timeout=10).status_code == 503
+    finally:
+        os.kill(redis.process.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 30 * SLOW
+    while _post(url, {"symbols": ["LTC"]}).status_code != 200:  # back by itself
+        assert time.monotonic() < deadline, "no recovery after Redis came back"
+        time.sleep(0.2)
+    assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+
+
+def test_a_refreshed_online_row_is_served_at_once(served):
+    """The service caches rows and forecasts; a new write to the online store is never hidden."""
+    url, home, redis, _ = served
+    before = _post(url, {"symbols": ["XMR"]}).json()["predictions"][0]
+    settings = Settings(home=home, redis_url=redis.url, mlflow_tracking_uri=None)
+    store = open_store(settings, redis.url)
+    row = online_features(store, "vol_forecast_1d", ["XMR"])
+    newer = row.drop(columns=["as_of"]).assign(
+        event_timestamp=pd.Timestamp("2021-07-08", tz="UTC"), created=pd.Timestamp.now(tz="UTC"))
+    newer["ewma_vol"] = newer["ewma_vol"] * 2  # the base level doubles: so does the forecast
+    store.write_to_online_store("vol_features_1d", newer)
+    after = _post(url, {"symbols": ["XMR"]}).json()["predictions"][0]
+    assert after["as_of"].startswith("2021-07-08")
+    assert after["predicted_vol"] != before["predicted_vol"]
+
+
+# ----- a property-based fuzz of the OpenAPI schema the service publishes ----------------------
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_fuzzed_requests_never_get_a_server_error(served, mode):
+    """Bodies generated by schemathesis from /docs.json — fitting the schema (positive) and
+    breaking it (negative) — sent with a valid API key: every answer is a 2xx or 4xx, and no
+    traceback reaches the log. (Driven with hypothesis directly: schemathesis' pytest loader
+    does not run under pytest 9.)"""
+    url, _, _, log_path = served
+    operation = schemathesis.openapi.from_url(f"{url}/docs.json")["/predict"]["POST"]
+    statuses: list[int] = []
+
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    @hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    def check(case) -> None:
+        response = case.call(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+        statuses.append(response.status_code)
+        assert response.status_code < 500, f"{response.status_code} for {case.body!r}: {response.text[:300]}"
+
+    check()
+    assert len(statuses) >= 250, f"only {len(statuses)} fuzzed requests"
+    if mode == GenerationMode.POSITIVE:  # the published schema is the one enforced: no 400s
+        assert set(statuses) <= {200, 404, 409, 422}, sorted(set(statuses))
+    else:
+        assert 400 in statuses, sorted(set(statuses))
+    assert "Traceback" not in log_path.read_text()
