@@ -26,7 +26,8 @@ from cryptovol import files
 
 log = logging.getLogger(__name__)
 COLUMNS = ["request_id", "logged_at", "symbol", "as_of", "bar", "horizon", "model_name",
-           "model_version", "predicted_vol_per_bar", "predicted_vol"]
+           "model_version", "predicted_vol_per_bar", "predicted_vol", "role"]
+CHAMPION, CHALLENGER = "champion", "challenger"  # role: the answer, or a shadow forecast
 
 
 def log_folder(home: Path, bar: str) -> Path:
@@ -81,6 +82,7 @@ class PredictionLog:
         if not rows:
             return None
         frame = pd.DataFrame(rows, columns=COLUMNS)
+        frame["role"] = frame["role"].fillna(CHAMPION)
         try:
             return self.sink.write(frame)
         except Exception as exc:  # noqa: BLE001 - keep the rows for the next try, never lose them
@@ -116,6 +118,9 @@ def read_predictions(folder: Path) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.concat([files.read_parquet(p) for p in parts], ignore_index=True)
+    if "role" not in frame:  # segments written before shadow scoring: answers only
+        frame["role"] = CHAMPION
+    frame["role"] = frame["role"].fillna(CHAMPION)
     return frame.sort_values("logged_at", kind="stable", ignore_index=True)
 
 

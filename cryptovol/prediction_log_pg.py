@@ -1,6 +1,7 @@
 """The prediction log in PostgreSQL (``CRYPTOVOL_PREDICTION_LOG_URL=postgresql://...``).
 
-One table, ``cryptovol_predictions`` (created on first use), keyed by (request_id, symbol). A
+One table, ``cryptovol_predictions`` (created on first use), keyed by (request_id, symbol,
+role) — ``role`` is ``champion`` for answers, ``challenger`` for shadow forecasts. A
 flush copies the rows into a temporary table and inserts them with ``ON CONFLICT DO NOTHING``
 in one transaction: a flush retried after a lost acknowledgement never duplicates a row. The
 URL may hold a password: only its host is ever logged.
@@ -18,11 +19,22 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     request_id text NOT NULL, logged_at timestamptz NOT NULL, symbol text NOT NULL,
     as_of timestamptz, bar text NOT NULL, horizon integer NOT NULL, model_name text NOT NULL,
     model_version text NOT NULL, predicted_vol_per_bar double precision,
-    predicted_vol double precision, PRIMARY KEY (request_id, symbol));
+    predicted_vol double precision, role text NOT NULL DEFAULT 'champion',
+    PRIMARY KEY (request_id, symbol, role));
 CREATE INDEX IF NOT EXISTS {TABLE}_bar_logged ON {TABLE} (bar, logged_at);
+-- tables created before shadow scoring: add the role, and make it part of the key
+ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS role text NOT NULL DEFAULT 'champion';
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.key_column_usage
+                 WHERE table_name = '{TABLE}' AND constraint_name = '{TABLE}_pkey'
+                   AND column_name = 'role') THEN
+    ALTER TABLE {TABLE} DROP CONSTRAINT {TABLE}_pkey;
+    ALTER TABLE {TABLE} ADD PRIMARY KEY (request_id, symbol, role);
+  END IF;
+END $$;
 """
 COLUMNS = ["request_id", "logged_at", "symbol", "as_of", "bar", "horizon", "model_name",
-           "model_version", "predicted_vol_per_bar", "predicted_vol"]
+           "model_version", "predicted_vol_per_bar", "predicted_vol", "role"]
 
 
 class PostgresSink:
@@ -50,12 +62,15 @@ class PostgresSink:
         return conn
 
     def write(self, frame: pd.DataFrame) -> str:
+        frame = frame.reindex(columns=COLUMNS)
+        frame["role"] = frame["role"].fillna("champion")
         with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(f"CREATE TEMP TABLE staging (LIKE {TABLE}) ON COMMIT DROP")
             with cur.copy(f"COPY staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in frame[COLUMNS].itertuples(index=False):
                     copy.write_row(row)
-            cur.execute(f"INSERT INTO {TABLE} SELECT * FROM staging ON CONFLICT DO NOTHING")
+            cur.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
+                        "FROM staging ON CONFLICT DO NOTHING")
         return f"{self!r}: {len(frame)} rows"
 
     def read(self, bar: str | None = None) -> pd.DataFrame:

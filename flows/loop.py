@@ -109,10 +109,10 @@ class LoopOutcome:
 
 
 @task(name="train-and-gate", timeout_seconds=4 * 3600)
-def train_and_gate(settings: Settings, redis_url: str):
+def train_and_gate(settings: Settings, redis_url: str, evidence: str | None = None):
     from training import jobs as training_jobs
 
-    return training_jobs.train_and_register(settings, redis_url)
+    return training_jobs.train_and_register(settings, redis_url, evidence)
 
 
 @flow(name="retrain")
@@ -124,7 +124,7 @@ def retrain_flow(settings: Settings, redis_url: str, trigger: str,
     from monitoring.monitor import append_record
     from training.registry import configure
 
-    trained = train_and_gate(settings, redis_url)
+    trained = train_and_gate(settings, redis_url, (monitor_record or {}).get("shadow_evidence"))
     registered = trained.model
     reports = {"evaluation report": trained.report,
                "drift report": (monitor_record or {}).get("drift_report", "")}

@@ -32,6 +32,7 @@ from monitoring.performance import (
     recent,
 )
 from monitoring.policy import Decision, Observation, config_from, decide
+from monitoring.shadow import evidence, shadow_comparison
 from training.metrics import qlike
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ class MonitorResult:
 
     def describe(self) -> str:
         return (f"{self.bar} champion v{self.champion}: drift: {self.drift.describe()}; "
-                f"performance: {self.performance.describe()}; decision: {self.decision.as_text()}")
+                f"performance: {self.performance.describe()}; decision: {self.decision.as_text()}"
+                + (f"; {self.record['shadow_evidence']}" if self.record.get("shadow_evidence") else ""))
 
 
 def log_path(settings: Settings) -> Path:
@@ -145,7 +147,9 @@ def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
         "eval_qlike": champion.eval_qlike, "decision": decision.as_text(),
         "performance_report": str(performance_html or ""),
         "retrain": decision.retrain, "triggers": decision.triggers,
+        "shadow": shadow_comparison(predictions, performance.scored_rows, champion.version),
     }
+    record["shadow_evidence"] = evidence(record["shadow"])
     append_record(settings, record)
     result = MonitorResult(settings.bar, champion.version, drift, performance, recent_q,
                            len(window), decision, record)

@@ -6,6 +6,7 @@ Run it with ``cryptovol serve`` (which provides Redis), or directly with
 ``POST /predict`` with ``{"symbols": ["BTC", "ETH"], "horizon": 7, "explain": false}`` answers
 per coin the annualized vol forecast, its 80%/95% intervals, regime and spike probabilities,
 the features' age (``stale`` past ``CRYPTOVOL_STALE_AFTER_BARS``) and the model that answered —
+and logs the ``@challenger``'s forecasts of the same rows beside them (``serving.shadow``) —
 all computed by the registered model package (``training.package``); this module only reads
 features, picks the model and shapes the answer. See ``serving.schemas`` for the full schema.
 """
@@ -33,6 +34,7 @@ from serving.follow import ChampionFollower
 from serving.http import Guard, bearer_keys, bound_metric_labels, quiet_client_errors
 from serving.online import CachedRow, OnlineFeatures, OnlineStoreDown
 from serving.schemas import Horizon, PredictResponse, Symbols
+from serving.shadow import Shadow
 from training.champion import ChampionModel, champion_models
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,11 @@ class VolatilityService:
                 alert=lambda alert: send_configured(settings, alert),
                 interval=settings.champion_poll_seconds).start()
         self.predictions = PredictionLog(sink_for(settings))
+        self.shadows = {
+            horizon: Shadow(settings.model_copy(update={"horizon": horizon}), self.predictions,
+                            settings.champion_poll_seconds,
+                            champion_version=lambda f=follower: f.current.version).start()
+            for horizon, follower in self.followers.items()}
         self._answers_cache: dict[tuple, dict] = {}
         self._lock = threading.Lock()
 
@@ -94,6 +101,8 @@ class VolatilityService:
         """On SIGTERM/SIGINT: stop following the registry, write the rest of the prediction log."""
         for follower in self.followers.values():
             follower.stop()
+        for shadow in self.shadows.values():
+            shadow.stop()  # its last forecasts are in the log's buffer before it closes
         self.predictions.close()
 
     def __is_ready__(self) -> bool:
@@ -197,6 +206,8 @@ class VolatilityService:
              "model_name": champion.name, "model_version": champion.version,
              "predicted_vol_per_bar": a["predicted_vol_per_bar"], "predicted_vol": a["predicted_vol"]}
             for a, r in zip(answers, rows, strict=True)])
+        # the challenger's forecasts of the same rows, off the response path
+        self.shadows[horizon].submit(champion.version, [r.row for r in rows], request_id, now)
         return PredictResponse(request_id=request_id, predictions=answers)
 
 

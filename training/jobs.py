@@ -27,7 +27,7 @@ from training.dataset import training_frame
 from training.evaluate import walk_forward_evaluation
 from training.explain import global_importance, shap_values
 from training.folds import walk_forward
-from training.gate import decide
+from training.gate import GateDecision, decide
 from training.intervals import calibrate
 from training.metrics import qlike
 from training.models import CATBOOST_PARAMS, LGB_PARAMS, base_column, training_target
@@ -94,7 +94,11 @@ def fitted_thresholds(frame: pd.DataFrame, horizon: int, scale: float) -> dict:
     }
 
 
-def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
+def train_and_register(settings: Settings, redis_url: str, evidence: str | None = None) -> TrainSummary:
+    """Evaluate walk-forward, refit, register as ``@challenger`` and crown through the gate.
+
+    ``evidence``: live figures the gate's reasons cite (the monitor's shadow scoring of the
+    previous challenger against the champion), recorded with its decision."""
     store = feast_store.open_store(settings, redis_url)
     feast_store.apply(store, settings)  # idempotent: the registry names this home's tables
     features = feature_names(settings)
@@ -145,6 +149,8 @@ def train_and_register(settings: Settings, redis_url: str) -> TrainSummary:
     baseline_q = qlike(last["target_rv"], last[scores.best_baseline])
     decision = decide(challenger_q, baseline_q, champion_q, settings.promotion_margin,
                       scores.leakage_suspected, has_champion)
+    if evidence:
+        decision = GateDecision(decision.promote, [*decision.reasons, evidence])
 
     metrics = {**{k: v for k, v in scores.summary().items() if isinstance(v, float)},
                "challenger_qlike": float(scores.pooled.loc[family, "qlike"]),

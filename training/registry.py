@@ -178,7 +178,9 @@ def log_monitor_run(settings: Settings, record: dict) -> str:
                                   "triggers": ",".join(record["triggers"])})
     figures = {"drift_share": record["drift_share"], "drifted_columns": record["drifted_columns"],
                "scored": record["scored"], "recent_scored": record["recent_scored"],
-               **{f"recent_qlike_{k}": v for k, v in record["recent_qlike"].items()}}
+               **{f"recent_qlike_{k}": v for k, v in record["recent_qlike"].items()},
+               **{f"shadow_{k}": v for k, v in (record.get("shadow") or {}).items()
+                  if k in ("rows", "challenger_qlike", "champion_qlike")}}
     for key, value in figures.items():
         if value is not None and math.isfinite(float(value)):
             client.log_metric(run.info.run_id, key, float(value))

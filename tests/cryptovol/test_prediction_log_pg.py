@@ -53,3 +53,30 @@ def test_rows_land_once_and_survive_the_database_going_away(postgres, tmp_path):
         assert plog.sink.read("1h").empty
     finally:
         restarted.cleanup()
+
+
+def test_a_table_from_before_shadow_scoring_is_migrated(postgres):
+    """The role column joins the key: a challenger's forecast of a request's coin no longer
+    collides with the answer's row (ON CONFLICT would have dropped it)."""
+    import psycopg
+
+    _, server = postgres
+    url = server.get_uri()
+    with psycopg.connect(url) as conn:  # the table as issue 9 created it, with an old row
+        conn.execute("""CREATE TABLE cryptovol_predictions (
+            request_id text NOT NULL, logged_at timestamptz NOT NULL, symbol text NOT NULL,
+            as_of timestamptz, bar text NOT NULL, horizon integer NOT NULL, model_name text NOT NULL,
+            model_version text NOT NULL, predicted_vol_per_bar double precision,
+            predicted_vol double precision, PRIMARY KEY (request_id, symbol))""")
+        conn.execute("INSERT INTO cryptovol_predictions VALUES ('old', now(), 'BTC', now(), '1d', 7, "
+                     "'m', '1', 0.01, 0.2)")
+    sink = PostgresSink(url)
+    answer = _rows(2, "a")
+    shadow = [{**row, "model_version": "2", "role": "challenger"} for row in answer]
+    sink.write(pd.DataFrame(answer))
+    sink.write(pd.DataFrame(shadow))
+    logged = sink.read("1d")
+    assert len(logged) == 5
+    assert logged.groupby("role")["request_id"].apply(sorted).to_dict() == {
+        "champion": ["a", "a", "old"], "challenger": ["a", "a"]}
+    assert PostgresSink(url).read("1d").equals(logged)  # a second connection: DDL idempotent

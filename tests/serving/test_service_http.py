@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import schemathesis
+from mlflow import MlflowClient
 from schemathesis.generation.modes import GenerationMode
 
+from cryptovol.prediction_log import read_predictions
 from cryptovol.redis_runtime import RedisServer, free_port
 from cryptovol.settings import Settings
 from feature_repo import candle_store
@@ -59,6 +61,7 @@ def served(tmp_path_factory, demo_candles):
     log = log_path.open("w")
     proc = subprocess.Popen([CLI, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
                             env={**env, "CRYPTOVOL_API_KEYS": f"other-key,{KEY}",
+                                 "CRYPTOVOL_CHAMPION_POLL_SECONDS": "2",
                                  "CRYPTOVOL_MAX_REQUEST_BYTES": "65536"})
     try:
         wait_ready(url, proc, log_path)
@@ -212,6 +215,34 @@ def test_a_refreshed_online_row_is_served_at_once(served):
     after = _post(url, {"symbols": ["XMR"]}).json()["predictions"][0]
     assert after["as_of"].startswith("2021-07-08")
     assert after["predicted_vol"] != before["predicted_vol"]
+
+
+def test_the_challenger_is_shadow_scored_off_the_response_path(served):
+    """With a @challenger other than the champion, each request's rows are also forecast by the
+    challenger and logged beside the answer (role=challenger); the answer stays the champion's."""
+    url, home, _, _ = served
+    settings = Settings(home=home, redis_url=None, mlflow_tracking_uri=None, horizon=7)
+    client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+    name = settings.registered_model
+    v1 = client.get_model_version(name, "1")
+    v2 = client.create_model_version(name, v1.source, run_id=v1.run_id)
+    client.set_registered_model_alias(name, "challenger", v2.version)
+    deadline = time.monotonic() + 60 * SLOW
+    while True:  # the service notices the alias within its poll interval
+        answer = _post(url, {"symbols": ["BTC", "ETH"]}).json()
+        assert [p["model_version"] for p in answer["predictions"]] == ["1", "1"]
+        time.sleep(3)  # a prediction-log flush
+        logged = read_predictions(home / "predictions" / "1d")
+        mine = logged[logged["request_id"] == answer["request_id"]]
+        if (mine["role"] == "challenger").any():
+            break
+        assert time.monotonic() < deadline, "no shadow forecast logged"
+    shadow = mine[mine["role"] == "challenger"].set_index("symbol")
+    served_rows = mine[mine["role"] == "champion"].set_index("symbol")
+    assert sorted(shadow.index) == ["BTC", "ETH"] and set(shadow["model_version"]) == {v2.version}
+    # the same package (v2 is v1's model): the same numbers, computed off the response path
+    assert np.allclose(shadow["predicted_vol"], served_rows.loc[shadow.index, "predicted_vol"])
+    client.set_registered_model_alias(name, "challenger", "1")
 
 
 # ----- a property-based fuzz of the OpenAPI schema the service publishes ----------------------
