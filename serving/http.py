@@ -25,6 +25,15 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 JSON_TYPES = frozenset({"application/json", ""})
 
 
+def _trace_id() -> str | None:
+    """The OpenTelemetry trace id BentoML's access log prints as ``trace=...``: used as the
+    request id when the client sends none, so the access log line carries it too."""
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.trace_id else None
+
+
 def known_path(path: str) -> bool:
     return path in API_PATHS or path in OPEN_PATHS or path.startswith(STATIC_PREFIX)
 
@@ -45,7 +54,7 @@ class Guard:
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if REQUEST_ID.match(given) else _trace_id() or uuid.uuid4().hex
         scope = {**scope, "headers": [*((k, v) for k, v in scope.get("headers", [])
                                         if k.lower() != b"x-request-id"),
                                       (b"x-request-id", request_id.encode())]}

@@ -89,7 +89,7 @@ def test_predict_returns_positive_annualized_vol_from_the_champion(service):
     for p in predictions:
         assert p["model_version"] == "1"  # the champion, not the newer v2
         assert p["horizon_bars"] == 7 and p["bar"] == "1d"
-        assert p["as_of"] == "2021-07-07T00:00:00+00:00"  # close of the last demo day
+        assert p["as_of"] == "2021-07-07T00:00:00Z"  # close of the last demo day
         assert 0.05 < p["predicted_vol"] < 5.0  # annualized, a plausible crypto range
         assert p["predicted_vol"] == pytest.approx(p["predicted_vol_per_bar"] * 365**0.5)
 
@@ -225,8 +225,8 @@ def test_a_refresh_and_a_full_rematerialize_under_load_keep_every_answer_200(ser
     assert len(statuses) > 1 and set(statuses) == {200}
     after = httpx.post(f"{url}/predict", json={"symbols": ["BTC", "ETH"]}, timeout=30).json()
     ISSUED.append(after["request_id"])
-    assert {p["as_of"] for p in after["predictions"]} == {"2021-07-08T00:00:00+00:00"}
-    assert as_of[0] == "2021-07-07T00:00:00+00:00"
+    assert {p["as_of"] for p in after["predictions"]} == {"2021-07-08T00:00:00Z"}
+    assert as_of[0] == "2021-07-07T00:00:00Z"
     offline = feature_table(_settings(home)).read()
     assert offline["event_timestamp"].max() == pd.Timestamp("2021-07-08", tz="UTC")
 

@@ -171,9 +171,14 @@ def test_hostile_input_is_answered_without_server_errors(served):
 
 
 def test_request_id_is_echoed_and_answered(served):
-    url, _, _, _ = served
+    url, _, _, log_path = served
     response = _post(url, {"symbols": ["BTC"]})
-    assert response.headers["x-request-id"] == response.json()["request_id"]
+    request_id = response.json()["request_id"]
+    assert response.headers["x-request-id"] == request_id
+    deadline = time.monotonic() + 10 * SLOW
+    while f"trace={request_id}" not in log_path.read_text():  # the access log line carries it
+        assert time.monotonic() < deadline, "request id not in the access log"
+        time.sleep(0.2)
     mine = httpx.post(f"{url}/predict", json={"symbols": ["BTC"]}, timeout=30,
                       headers={"Authorization": f"Bearer {KEY}", "X-Request-ID": "desk-42"})
     assert mine.json()["request_id"] == "desk-42" == mine.headers["x-request-id"]
@@ -239,7 +244,7 @@ def test_the_challenger_is_shadow_scored_off_the_response_path(served):
         assert time.monotonic() < deadline, "no shadow forecast logged"
     shadow = mine[mine["role"] == "challenger"].set_index("symbol")
     served_rows = mine[mine["role"] == "champion"].set_index("symbol")
-    assert sorted(shadow.index) == ["BTC", "ETH"] and set(shadow["model_version"]) == {v2.version}
+    assert sorted(shadow.index) == ["BTC", "ETH"] and set(shadow["model_version"]) == {str(v2.version)}
     # the same package (v2 is v1's model): the same numbers, computed off the response path
     assert np.allclose(shadow["predicted_vol"], served_rows.loc[shadow.index, "predicted_vol"])
     client.set_registered_model_alias(name, "challenger", "1")
