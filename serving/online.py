@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 import redis
+import redis.asyncio
 from feast import FeatureStore
 from feast.infra.online_stores.helpers import _redis_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -59,6 +61,10 @@ class OnlineFeatures:
         self._key_version = store.config.entity_key_serialization_version
         self.client = redis.Redis.from_url(redis_url, socket_timeout=timeout,
                                            socket_connect_timeout=timeout, retry=NO_RETRY)
+        # the request path's stamp check: on the event loop, which must not wait on a socket
+        self.aclient = redis.asyncio.Redis.from_url(redis_url, socket_timeout=timeout,
+                                                    socket_connect_timeout=timeout,
+                                                    retry=AsyncRetry(NoBackoff(), 0))
         _fail_fast(store, redis_url)
         self._cache: dict[str, CachedRow] = {}
         self._keys: dict[str, bytes] = {}  # symbol -> Feast's Redis key
@@ -82,9 +88,21 @@ class OnlineFeatures:
         try:
             return call()
         except (redis.RedisError, OSError) as exc:
-            self._last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-            self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
-            raise OnlineStoreDown(self._last_error) from None
+            raise self._down(exc) from None
+
+    async def _aguard(self, call):
+        if time.monotonic() < self._down_until:
+            raise OnlineStoreDown(self._last_error)
+        try:
+            return await call()
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            raise self._down(exc) from None
+
+    def _down(self, exc: BaseException) -> OnlineStoreDown:
+        """Open the circuit for ``RETRY_AFTER_SECONDS``."""
+        self._last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+        return OnlineStoreDown(self._last_error)
 
     def ping(self) -> bool:
         """Is the online store answering? (readiness)"""
@@ -103,9 +121,24 @@ class OnlineFeatures:
         replies = self._guard(read)
         return [None if any(v is None for v in reply) else b"|".join(reply) for reply in replies]
 
+    async def check_async(self, symbols: list[str]) -> tuple[list[bytes | None], list[str]]:
+        """:meth:`check` on the event loop (redis.asyncio)."""
+        async def read():
+            async with self.aclient.pipeline(transaction=False) as pipe:
+                for symbol in symbols:
+                    pipe.hmget(self._key(symbol), self._stamp_fields)
+                return await pipe.execute()
+
+        replies = await self._aguard(read)
+        return self._changed(symbols, [None if any(v is None for v in r) else b"|".join(r)
+                                       for r in replies])
+
     def check(self, symbols: list[str]) -> tuple[list[bytes | None], list[str]]:
         """Each coin's write stamp (None: unknown) and the coins to re-read (cache stale)."""
-        stamps = self.stamps(symbols)
+        return self._changed(symbols, self.stamps(symbols))
+
+    def _changed(self, symbols: list[str], stamps: list[bytes | None]
+                 ) -> tuple[list[bytes | None], list[str]]:
         with self._lock:
             changed = [s for s, stamp in zip(symbols, stamps, strict=True) if stamp is not None
                        and (s not in self._cache or self._cache[s].stamp != stamp)]

@@ -157,7 +157,7 @@ class VolatilityService:
         wanted = list(dict.fromkeys(s.strip().upper() for s in symbols))
         started = time.perf_counter()
         try:
-            stamps, changed = self.online.check(wanted)  # bounded by the Redis timeout
+            stamps, changed = await self.online.check_async(wanted)  # bounded by the timeout
             if changed:
                 await to_thread.run_sync(self.online.refresh, changed,
                                          dict(zip(wanted, stamps, strict=True)))
