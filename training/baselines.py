@@ -68,13 +68,19 @@ def garch_forecast(returns: pd.Series, train_end: pd.Timestamp, horizon: int) ->
     last_train = int((r.index <= train_end).sum())  # returns the parameters may see
     if last_train < 100:
         raise ValueError(f"GARCH needs at least 100 training returns, got {last_train}")
-    model = arch_model(r.to_numpy(), mean="Zero", vol="GARCH", p=1, q=1, dist="t")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitted = model.fit(last_obs=last_train, disp="off")
-        if fitted.convergence_flag != 0:  # e.g. a pegged stablecoin: no usable GARCH fit
-            raise ValueError(f"GARCH fit did not converge (flag {fitted.convergence_flag})")
-        forecast = fitted.forecast(horizon=horizon, start=last_train, reindex=False)
+    # GARCH(1,1)-t; when it does not converge, the simpler Gaussian GARCH(1,1) before giving up
+    flags = []
+    for dist in ("t", "normal"):
+        model = arch_model(r.to_numpy(), mean="Zero", vol="GARCH", p=1, q=1, dist=dist)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = model.fit(last_obs=last_train, disp="off")
+            if fitted.convergence_flag == 0:
+                forecast = fitted.forecast(horizon=horizon, start=last_train, reindex=False)
+                break
+        flags.append(f"{dist}: flag {fitted.convergence_flag}")
+    else:  # e.g. a pegged stablecoin: no usable GARCH fit
+        raise ValueError(f"GARCH fit did not converge ({', '.join(flags)})")
     variance = forecast.variance.to_numpy()  # row i: forecasts made at bar last_train + i
     vol = np.sqrt(variance.mean(axis=1)) / GARCH_SCALE
     return pd.Series(vol, index=r.index[last_train:last_train + len(vol)])

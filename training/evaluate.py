@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ class Evaluation:
     scales: dict[str, list[float]]  # model family -> smearing factor per fold
     params: dict[str, list[dict]]  # model family -> tuned parameters per fold ({} untuned)
     next_returns: pd.DataFrame  # symbol, event_timestamp, next_return (for the backtest)
+    baseline_failures: list[dict] = field(default_factory=list)  # baseline, symbol, fold, reason
 
     @property
     def forecasters(self) -> list[str]:
@@ -72,7 +73,9 @@ def persistence(returns: dict[str, pd.Series], horizon: int, stale_window: int) 
 
 
 def _baselines_for_fold(train: pd.DataFrame, test: pd.DataFrame, returns: dict[str, pd.Series],
-                        fold: Fold, horizon: int) -> pd.DataFrame:
+                        fold: Fold, horizon: int, failures: list[dict]) -> pd.DataFrame:
+    """HAR and GARCH per coin; a fit that fails leaves that baseline's rows empty for that coin
+    and fold only (recorded in ``failures`` with the reason), never anything else's."""
     out = test[["symbol", "event_timestamp"]].copy()
     out["har"] = np.nan
     out["garch"] = np.nan
@@ -82,12 +85,16 @@ def _baselines_for_fold(train: pd.DataFrame, test: pd.DataFrame, returns: dict[s
             out.loc[rows.index, "har"] = fit_har(history).predict(rows)
         except ValueError as exc:  # too little history for this coin in this fold
             log.debug("fold %d %s: no HAR (%s)", fold.number, symbol, exc)
+            failures.append({"baseline": "har", "symbol": symbol, "fold": fold.number,
+                             "reason": str(exc)[:200]})
         series = returns[symbol][: fold.test_end]
         try:
             garch = garch_forecast(series, fold.train_end, horizon)
             out.loc[rows.index, "garch"] = rows["event_timestamp"].map(garch).to_numpy()
         except ValueError as exc:
             log.debug("fold %d %s: no GARCH (%s)", fold.number, symbol, exc)
+            failures.append({"baseline": "garch", "symbol": symbol, "fold": fold.number,
+                             "reason": str(exc)[:200]})
     return out
 
 
@@ -102,6 +109,7 @@ def walk_forward_evaluation(
     persist = persistence(series, horizon, stale_window)
     parts, iterations, scales = [], {k: [] for k in REGRESSORS}, {k: [] for k in REGRESSORS}
     tuned: dict[str, list[dict]] = {k: [] for k in REGRESSORS}
+    failures: list[dict] = []
     for fold in progress(folds) if progress else folds:
         m = fold.masks(frame["event_timestamp"])
         fit, valid = frame[m["fit"]], frame[m["valid"]]
@@ -123,7 +131,7 @@ def walk_forward_evaluation(
             iterations[kind].append(best_iteration(model))
             scales[kind].append(scale)
         predictions["ewma"] = test["ewma_vol"].to_numpy()
-        base = _baselines_for_fold(train, test, series, fold, horizon)
+        base = _baselines_for_fold(train, test, series, fold, horizon, failures)
         predictions[["har", "garch"]] = base[["har", "garch"]].to_numpy()
         classes = classify_fold(fit, valid, train, test, features, predictions["har"].to_numpy())
         parts.append(pd.concat([predictions, classes], axis=1))
@@ -134,4 +142,4 @@ def walk_forward_evaluation(
     cols = ["symbol", "event_timestamp", "fold", "target_rv", *REGRESSORS, *BASELINES, "stale"]
     cols += [c for c in oof.columns if c not in cols]  # regime / spike truth and probabilities
     return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales, params=tuned,
-                      next_returns=next_returns(series))
+                      next_returns=next_returns(series), baseline_failures=failures)

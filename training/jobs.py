@@ -183,7 +183,8 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
     }
     meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
             "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],
-            "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds]}
+            "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds],
+            "baseline_failures": evaluation.baseline_failures}
     strategies = list(dict.fromkeys([family, scores.best_baseline, "persistence"]))
     risk = backtest(evaluation.oof[scored_rows(evaluation.oof, strategies)], evaluation.next_returns,
                     strategies, settings.bars_per_year)

@@ -56,12 +56,19 @@ def forecast_vs_realized(oof: pd.DataFrame, scores: Scores, annualize: float, co
     return _png(fig), data
 
 
+def _losses(oof: pd.DataFrame, name: str) -> pd.Series:
+    """QLIKE loss per row; NaN where ``name`` has no forecast (a baseline that failed there)."""
+    ok = ((oof[name] > 0) & np.isfinite(oof[name])).to_numpy()
+    out = np.full(len(oof), np.nan)
+    out[ok] = qlike_losses(oof["target_rv"].to_numpy()[ok], oof[name].to_numpy()[ok])
+    return pd.Series(out)
+
+
 def error_by_regime(oof: pd.DataFrame):
     """Mean QLIKE per forecaster within terciles of the realized vol (display terciles only)."""
     cuts = oof["target_rv"].quantile([1 / 3, 2 / 3]).to_numpy()
     regime = np.digitize(oof["target_rv"], cuts)
-    table = pd.DataFrame({f: pd.Series(qlike_losses(oof["target_rv"], oof[f])).groupby(regime).mean()
-                          for f in FORECASTERS})
+    table = pd.DataFrame({f: _losses(oof, f).groupby(regime).mean() for f in FORECASTERS})
     table.index = [REGIME_LABELS[i] for i in table.index]
     fig, ax = plt.subplots(figsize=(8, 3.2))
     table.T.plot.bar(ax=ax, rot=0)
@@ -162,6 +169,19 @@ def per_coin_comparison(scores: Scores) -> pd.DataFrame:
     })
 
 
+def _missing_html(scores: Scores, failures: list[dict]) -> str:
+    """Which baseline rows are missing, and why: the models are scored on every row regardless."""
+    if scores.missing is None or scores.missing.empty:
+        return ""
+    why = {(f["baseline"], f["symbol"], f["fold"]): f["reason"] for f in failures}
+    table = scores.missing.assign(reason=[why.get((r.forecaster, r.symbol, r.fold), "no forecast")
+                                          for r in scores.missing.itertuples()])
+    return ("<h3>Baseline rows missing</h3><p class=\"note\">These baselines could not be fitted "
+            "on these coins and folds: they are scored without those rows (and compared with the "
+            "models on the rows both cover); the models are scored on every row.</p>"
+            + _table(table.set_index(["forecaster", "symbol", "fold"])))
+
+
 def _nested(detail: pd.DataFrame | None) -> dict:
     if detail is None:
         return {}
@@ -176,7 +196,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
                  importance: pd.Series | None = None, backtest: dict | None = None
                  ) -> tuple[str, dict]:
     """The HTML page and its JSON twin."""
-    data = oof[scored_rows(oof, [*FORECASTERS, "stale"])]
+    data = oof[scored_rows(oof, list(REGRESSORS))]  # a baseline's missing rows stay NaN
     series_png, series = forecast_vs_realized(data, scores, annualize)
     regime_png, regime = error_by_regime(data)
     mz_png = mincer_zarnowitz_scatter(data, scores.best_model, annualize)
@@ -193,6 +213,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "best_model": scores.best_model, "best_baseline": scores.best_baseline, "gain": scores.gain,
         "rows_scored": scores.rows_scored, "rows_total": scores.rows_total,
         "interval_coverage": intervals,
+        "baseline_rows_missing": [] if scores.missing is None else scores.missing.to_dict("records"),
         "classification": classification, "spike_reliability": reliability_data,
         "shap_importance": {} if importance is None else importance.round(8).to_dict(),
         "backtest": None if backtest is None else {
@@ -223,6 +244,7 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 <p>Best model <b>{scores.best_model}</b> vs best baseline <b>{scores.best_baseline}</b>:
 {100 * scores.gain:+.1f}% QLIKE.</p>
 <h2>Pooled metrics</h2>{_table(scores.pooled)}
+{_missing_html(scores, meta.get("baseline_failures", []))}
 <h2>Diebold-Mariano vs {scores.best_baseline} (QLIKE, HAC)</h2>{_table(dm)}
 <h2>Forecast vs realized</h2><img src="data:image/png;base64,{series_png}">
 {intervals_html}

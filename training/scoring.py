@@ -31,6 +31,7 @@ class Scores:
     rows_total: int
     leakage_flags: list[str] = field(default_factory=list)
     per_symbol_metrics: pd.DataFrame | None = None  # (symbol, forecaster) x metric, with DM vs baseline
+    missing: pd.DataFrame | None = None  # forecaster, symbol, fold, rows: scored rows it lacks
 
     @property
     def leakage_suspected(self) -> bool:
@@ -43,7 +44,8 @@ class Scores:
                "leakage_suspected": float(self.leakage_suspected)}
         for name, row in self.pooled.iterrows():
             for metric, value in row.items():
-                out[f"{name}_{metric}"] = float(value)
+                if metric != "rows" or value != self.rows_scored:  # rows: only when short
+                    out[f"{name}_{metric}"] = float(value)
         for name, test in self.dm.items():
             out[f"{name}_dm_stat"] = test["dm_stat"]
             out[f"{name}_dm_pvalue"] = test["dm_pvalue"]
@@ -69,23 +71,45 @@ MIN_ROWS_PER_SYMBOL = 10  # fewer test rows for a coin: no per-coin regression o
 
 def symbol_metrics(data: pd.DataFrame, forecasters: list[str], models: list[str], baseline: str,
                    horizon: int, annualize: float) -> pd.DataFrame:
-    """Every metric per coin and forecaster, plus each model's Diebold-Mariano test against the
-    best baseline on that coin's own loss series (HAC, H-1 lags)."""
+    """Every metric per coin and forecaster (each on its own forecast rows: the models' are all
+    of ``data``), plus each model's Diebold-Mariano test against the best baseline on that coin's
+    own loss series over their common rows (HAC, H-1 lags)."""
     rows = []
     for symbol, g in data.groupby("symbol"):
         g = g.sort_values("event_timestamp")
-        if len(g) < MIN_ROWS_PER_SYMBOL:
-            continue
-        base_losses = qlike_losses(g["target_rv"], g[baseline])
         for name in forecasters:
-            row = {"symbol": symbol, "forecaster": name, "rows": len(g),
-                   **vol_metrics(g["target_rv"], g[name], annualize),
-                   **mincer_zarnowitz(g["target_rv"], g[name])}
-            if name in models:
-                dm = diebold_mariano(qlike_losses(g["target_rv"], g[name]), base_losses, horizon)
+            own = g[valid(g, name)]
+            if len(own) < MIN_ROWS_PER_SYMBOL:
+                continue
+            row = {"symbol": symbol, "forecaster": name, "rows": len(own),
+                   **vol_metrics(own["target_rv"], own[name], annualize),
+                   **mincer_zarnowitz(own["target_rv"], own[name])}
+            common = own[valid(own, baseline)]
+            if name in models and len(common) >= MIN_ROWS_PER_SYMBOL:
+                dm = diebold_mariano(qlike_losses(common["target_rv"], common[name]),
+                                     qlike_losses(common["target_rv"], common[baseline]), horizon)
                 row.update(dm_stat=dm["dm_stat"], dm_pvalue=dm["dm_pvalue"])
             rows.append(row)
     return pd.DataFrame(rows).set_index(["symbol", "forecaster"])
+
+
+def valid(frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column]
+    return (values > 0) & np.isfinite(values)
+
+
+def missing_rows(data: pd.DataFrame, forecasters: list[str]) -> pd.DataFrame:
+    """Per forecaster, coin and fold: the scored rows it has no forecast for (a baseline that
+    could not be fitted there). Empty when every forecaster covers every row."""
+    parts = []
+    for name in forecasters:
+        lost = data[~valid(data, name)]
+        if len(lost):
+            parts.append(lost.groupby(["symbol", "fold"]).size().rename("rows").reset_index()
+                         .assign(forecaster=name))
+    if not parts:
+        return pd.DataFrame(columns=["forecaster", "symbol", "fold", "rows"])
+    return pd.concat(parts, ignore_index=True)[["forecaster", "symbol", "fold", "rows"]]
 
 
 LOGGED_PER_SYMBOL = ("qlike", "mse_var", "rmse_vol_ann", "mae_vol_ann", "r2_log", "mz_slope", "mz_r2",
@@ -107,35 +131,59 @@ def per_symbol_metric_names(scores: Scores, family: str) -> dict[str, float]:
 
 
 def score(oof: pd.DataFrame, horizon: int, annualize: float) -> Scores:
+    """Score the models on every test row where all of them forecast, each baseline on those of
+    them it has a forecast for: a baseline that failed to fit on a coin/fold (GARCH that did not
+    converge) loses its own rows only, never the models'. Baselines are ranked on the rows all of
+    them cover; a model's gain and Diebold-Mariano test against the best baseline use the rows
+    both cover."""
     forecasters = [*REGRESSORS, *BASELINES]
-    mask = scored_rows(oof, [*forecasters, "stale"])
+    mask = scored_rows(oof, list(REGRESSORS))
     data = oof[mask]
     if data.empty:
         raise ValueError("no test row has every forecast: too little history for the folds")
-    pooled = pd.DataFrame({
-        name: {**vol_metrics(data["target_rv"], data[name], annualize),
-               **mincer_zarnowitz(data["target_rv"], data[name])}
-        for name in forecasters
-    }).T
-    qlike = lambda g: pd.Series({n: float(np.mean(qlike_losses(g["target_rv"], g[n])))  # noqa: E731
-                                 for n in forecasters})
-    per_symbol = data.groupby("symbol").apply(qlike, include_groups=False)
-    per_fold = data.groupby("fold").apply(qlike, include_groups=False)
-    best_baseline = str(pooled.loc[list(BASELINES), "qlike"].idxmin())
-    best_model = str(pooled.loc[list(REGRESSORS), "qlike"].idxmin())
-    gain = 1.0 - pooled.loc[best_model, "qlike"] / pooled.loc[best_baseline, "qlike"]
-    dm = {m: panel_dm(data, m, best_baseline, horizon) for m in REGRESSORS}
+
+    def metrics(name: str) -> dict:
+        own = data[valid(data, name)]
+        if own.empty:
+            return {"rows": 0}
+        return {"rows": len(own), **vol_metrics(own["target_rv"], own[name], annualize),
+                **mincer_zarnowitz(own["target_rv"], own[name])}
+
+    pooled = pd.DataFrame({name: metrics(name) for name in forecasters}).T
+
+    def qlike_by(g: pd.DataFrame) -> pd.Series:
+        return pd.Series({n: float(np.mean(qlike_losses(g.loc[valid(g, n), "target_rv"],
+                                                        g.loc[valid(g, n), n])))
+                          if valid(g, n).any() else np.nan for n in forecasters})
+
+    per_symbol = data.groupby("symbol").apply(qlike_by, include_groups=False)
+    per_fold = data.groupby("fold").apply(qlike_by, include_groups=False)
+    every_baseline = data[scored_rows(data, list(BASELINES))]
+    ranking = every_baseline if len(every_baseline) else data
+    baseline_q = {b: float(np.mean(qlike_losses(ranking.loc[valid(ranking, b), "target_rv"],
+                                                 ranking.loc[valid(ranking, b), b])))
+                  for b in BASELINES if valid(ranking, b).any()}
+    best_baseline = min(baseline_q, key=baseline_q.get)
+    best_model = str(pooled.loc[list(REGRESSORS), "qlike"].astype(float).idxmin())
+    common = data[valid(data, best_baseline)]
+    gain = 1.0 - (float(np.mean(qlike_losses(common["target_rv"], common[best_model])))
+                  / float(np.mean(qlike_losses(common["target_rv"], common[best_baseline]))))
+    dm = {m: panel_dm(common, m, best_baseline, horizon) for m in REGRESSORS}
 
     flags = []
     if gain > MAX_PLAUSIBLE_GAIN:
         flags.append(f"{best_model} beats {best_baseline} by {gain:.0%} QLIKE "
                      f"(> {MAX_PLAUSIBLE_GAIN:.0%}): check that no target overlaps its features")
-    stale_q = float(np.mean(qlike_losses(data["target_rv"], data["stale"])))
-    persistence_gain = 1.0 - pooled.loc["persistence", "qlike"] / stale_q
-    if persistence_gain > MAX_PERSISTENCE_GAIN:
-        flags.append(f"persistence beats a stale long-window vol by {persistence_gain:.0%} QLIKE "
-                     f"(> {MAX_PERSISTENCE_GAIN:.0%}): the target may overlap the recent returns")
+    both = data[valid(data, "stale") & valid(data, "persistence")]
+    if len(both):
+        persistence_gain = 1.0 - (float(np.mean(qlike_losses(both["target_rv"], both["persistence"])))
+                                  / float(np.mean(qlike_losses(both["target_rv"], both["stale"]))))
+        if persistence_gain > MAX_PERSISTENCE_GAIN:
+            flags.append(f"persistence beats a stale long-window vol by {persistence_gain:.0%} "
+                         f"QLIKE (> {MAX_PERSISTENCE_GAIN:.0%}): the target may overlap the recent "
+                         "returns")
     detail = symbol_metrics(data, forecasters, list(REGRESSORS), best_baseline, horizon, annualize)
     return Scores(pooled=pooled, per_symbol=per_symbol, per_fold=per_fold, best_model=best_model,
                   best_baseline=best_baseline, gain=float(gain), dm=dm, rows_scored=int(mask.sum()),
-                  rows_total=len(oof), leakage_flags=flags, per_symbol_metrics=detail)
+                  rows_total=len(oof), leakage_flags=flags, per_symbol_metrics=detail,
+                  missing=missing_rows(data, forecasters))

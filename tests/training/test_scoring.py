@@ -42,10 +42,30 @@ def test_too_good_to_be_true_is_flagged():
     assert any("persistence beats a stale" in f for f in s2.leakage_flags)
 
 
-def test_rows_missing_a_forecast_leave_the_common_sample():
-    data = oof(0.38, 0.45)
-    data.loc[:9, "garch"] = np.nan
-    assert score(data, horizon=1, annualize=1.0).rows_scored == 390
+def test_a_baseline_that_failed_on_a_coin_and_fold_loses_only_its_own_rows():
+    """GARCH did not converge for BBB in fold 2: the models are still scored on every row, GARCH
+    on the others, and the gain is measured on the rows the best baseline covers."""
+    full = oof(0.38, 0.7, seed=5)  # HAR the clear best baseline
+    data = full.copy()
+    failed = (data["symbol"] == "BBB") & (data["fold"] == 2)
+    data.loc[failed, "garch"] = np.nan
+    s = score(data, horizon=1, annualize=1.0)
+    reference = score(full, horizon=1, annualize=1.0)
+    assert s.rows_scored == 400 == reference.rows_scored
+    for model in ("lightgbm", "catboost"):  # judged on exactly the same rows as before
+        assert s.pooled.loc[model, "qlike"] == pytest.approx(reference.pooled.loc[model, "qlike"])
+        assert s.pooled.loc[model, "rows"] == 400
+        assert s.per_fold.loc[2, model] == pytest.approx(reference.per_fold.loc[2, model])
+    kept = data[~failed]
+    assert s.pooled.loc["garch", "rows"] == 300
+    assert s.pooled.loc["garch", "qlike"] == pytest.approx(qlike(kept["target_rv"], kept["garch"]))
+    assert s.missing.to_dict("records") == [
+        {"forecaster": "garch", "symbol": "BBB", "fold": 2, "rows": 100}]
+    assert s.per_symbol_metrics.loc[("BBB", "lightgbm"), "rows"] == 200
+    assert s.per_symbol_metrics.loc[("BBB", "garch"), "rows"] == 100
+    assert s.best_baseline == reference.best_baseline == "har"
+    assert s.gain == pytest.approx(reference.gain)
+    assert "garch_rows" in s.summary() and "lightgbm_rows" not in s.summary()
 
 
 def test_per_coin_metrics_match_each_coins_own_computation():
