@@ -111,18 +111,9 @@ class OnlineFeatures:
         except OnlineStoreDown:
             return False
 
-    def stamps(self, symbols: list[str]) -> list[bytes | None]:
-        def read():
-            pipe = self.client.pipeline(transaction=False)
-            for symbol in symbols:
-                pipe.hmget(self._key(symbol), self._stamp_fields)
-            return pipe.execute()
-
-        replies = self._guard(read)
-        return [None if any(v is None for v in reply) else b"|".join(reply) for reply in replies]
-
     async def check_async(self, symbols: list[str]) -> tuple[list[bytes | None], list[str]]:
-        """:meth:`check` on the event loop (redis.asyncio)."""
+        """Each coin's write stamp (None: unknown) and the coins to re-read (cache stale), from
+        one pipelined ``HMGET`` on the event loop (redis.asyncio)."""
         async def read():
             async with self.aclient.pipeline(transaction=False) as pipe:
                 for symbol in symbols:
@@ -132,10 +123,6 @@ class OnlineFeatures:
         replies = await self._aguard(read)
         return self._changed(symbols, [None if any(v is None for v in r) else b"|".join(r)
                                        for r in replies])
-
-    def check(self, symbols: list[str]) -> tuple[list[bytes | None], list[str]]:
-        """Each coin's write stamp (None: unknown) and the coins to re-read (cache stale)."""
-        return self._changed(symbols, self.stamps(symbols))
 
     def _changed(self, symbols: list[str], stamps: list[bytes | None]
                  ) -> tuple[list[bytes | None], list[str]]:
@@ -165,10 +152,3 @@ class OnlineFeatures:
                 else:
                     rows.append(cached)
         return rows, unknown
-
-    def read(self, symbols: list[str]) -> tuple[list[CachedRow], list[str]]:
-        """Fresh rows of the known ``symbols``, and the unknown ones (all in this thread)."""
-        stamps, changed = self.check(symbols)
-        if changed:
-            self.refresh(changed, dict(zip(symbols, stamps, strict=True)))
-        return self.cached(symbols, stamps)

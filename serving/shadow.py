@@ -24,6 +24,7 @@ from mlflow import MlflowClient
 from cryptovol.prediction_log import CHALLENGER, PredictionLog
 from cryptovol.settings import Settings
 from serving import metrics
+from training.aliases import CHALLENGER as CHALLENGER_ALIAS
 from training.aliases import version_by_alias
 from training.champion import ChampionModel
 
@@ -71,7 +72,7 @@ class Shadow:
         """Load the version behind ``@challenger`` if it moved (none if it is the champion)."""
         champion_version = self._champion_version()
         client = MlflowClient(self.settings.tracking_uri, registry_uri=self.settings.tracking_uri)
-        found = version_by_alias(client, self.settings.registered_model, "challenger")
+        found = version_by_alias(client, self.settings.registered_model, CHALLENGER_ALIAS)
         version = str(found.version) if found else None
         if version is None or version == champion_version:
             self.model = None

@@ -81,9 +81,14 @@ def list_versions(client: MlflowClient, name: str) -> list[dict]:
     return sorted(rows, key=lambda r: int(r["version"]), reverse=True)
 
 
-def registered_models(client: MlflowClient, model_name: str, bar: str) -> list[str]:
-    """The registered (bar, horizon) models of ``bar``, shortest horizon first."""
+def registered_horizons(client: MlflowClient, model_name: str, bar: str) -> dict[int, str]:
+    """horizon → name of the registered (bar, horizon) models of ``bar``, shortest first."""
     prefix = f"{model_name}-{bar}-h"
     found = client.search_registered_models(f"name LIKE '{prefix}%'")
     horizons = sorted(int(m.name[len(prefix):]) for m in found if m.name[len(prefix):].isdigit())
-    return [f"{prefix}{h}" for h in horizons]
+    return {h: f"{prefix}{h}" for h in horizons}
+
+
+def registered_models(client: MlflowClient, model_name: str, bar: str) -> list[str]:
+    """The registered (bar, horizon) models of ``bar``, shortest horizon first."""
+    return list(registered_horizons(client, model_name, bar).values())

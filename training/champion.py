@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from cryptovol.bars import bars_per_year
 from cryptovol.settings import Settings
-from training.aliases import registered_models, version_by_alias
+from training.aliases import registered_horizons, version_by_alias
 from training.package import VolForecaster
 from training.pyfunc import load_forecaster
 
@@ -90,9 +90,8 @@ def served_horizons(settings: Settings) -> list[int]:
     """The horizons a service of ``settings`` answers: ``serve_horizons``, or every horizon of
     the bar with a champion; a LookupError naming what is missing when there is none to serve."""
     client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
-    names = registered_models(client, settings.model_name, settings.bar)
-    prefix = f"{settings.model_name}-{settings.bar}-h"
-    available = {int(n[len(prefix):]) for n in names if version_by_alias(client, n, CHAMPION)}
+    models = registered_horizons(client, settings.model_name, settings.bar)
+    available = {h for h, name in models.items() if version_by_alias(client, name, CHAMPION)}
     wanted = set(settings.serve_horizons) if settings.serve_horizons else available
     if missing := sorted(wanted - available):
         raise LookupError(f"no @champion for horizon(s) {missing} of {settings.bar} bars "

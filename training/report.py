@@ -22,7 +22,7 @@ from training.evaluate import BASELINES  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
 from training.models import REGRESSORS  # noqa: E402
 from training.report_intervals import interval_section  # noqa: E402
-from training.scoring import Scores, scored_rows  # noqa: E402
+from training.scoring import Scores, scored_rows, valid  # noqa: E402
 
 FORECASTERS = [*REGRESSORS, *BASELINES]
 REGIME_LABELS = ("Low", "Medium", "High")
@@ -58,7 +58,7 @@ def forecast_vs_realized(oof: pd.DataFrame, scores: Scores, annualize: float, co
 
 def _losses(oof: pd.DataFrame, name: str) -> pd.Series:
     """QLIKE loss per row; NaN where ``name`` has no forecast (a baseline that failed there)."""
-    ok = ((oof[name] > 0) & np.isfinite(oof[name])).to_numpy()
+    ok = valid(oof, name).to_numpy()
     out = np.full(len(oof), np.nan)
     out[ok] = qlike_losses(oof["target_rv"].to_numpy()[ok], oof[name].to_numpy()[ok])
     return pd.Series(out)
