@@ -40,3 +40,24 @@ def simulate_candles(symbols: int, years: float, bar: str = "1h", seed: int = 0)
         "source": pd.Categorical(np.full(bars * symbols, "simulated")),
     })
     return frame.sort_values(["symbol", "ts"], ignore_index=True)
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Write simulated candles as a canonical parquet file, for "
+                    "`cryptovol ingest FILE --bar 1h` (e.g. a 10-coin, 8-year hourly panel).")
+    parser.add_argument("out", help="the parquet file to write")
+    parser.add_argument("--coins", type=int, default=10)
+    parser.add_argument("--years", type=float, default=8.0)
+    parser.add_argument("--bar", default="1h")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    frame = simulate_candles(args.coins, args.years, args.bar, args.seed)
+    frame.astype({"symbol": str, "source": str}).to_parquet(args.out, index=False)
+    print(f"{len(frame):,} candles of {args.coins} coins x {args.years:g} years ({args.bar}) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

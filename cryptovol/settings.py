@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -41,6 +42,14 @@ class Settings(BaseSettings):
     promotion_margin: float = Field(default=0.02, ge=0, lt=1,
                                     description="Relative QLIKE gain a challenger needs.")
     tune_trials: int = Field(default=0, ge=0, description="Optuna trials per model and fold.")
+    training_profile: Literal["fast", "reference"] = Field(
+        default="fast", description="Model settings of the walk-forward and the refit "
+        "(training/profiles.py): `fast`, or `reference` (the slower settings of earlier releases).")
+    level_map: Literal["smearing", "per-coin", "slope"] = Field(
+        default="smearing", description="How the forecast level is fitted on held-out rows "
+        "(training/calibration.py): one smearing factor (best QLIKE), per-coin factors, or "
+        "per-coin factors and a bounded slope (better vol-targeting tracking and MZ slope). "
+        "Every evaluation reports all three.")
     garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
     alert_webhook: SecretStr | None = Field(
         default=None, description="URL alerts are POSTed to (a credential: never logged).")

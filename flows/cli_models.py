@@ -59,6 +59,12 @@ def train(
     margin: Annotated[float | None, typer.Option(
         min=0, max=0.99, help="QLIKE margin a challenger needs over the champion to be promoted "
                               "(env CRYPTOVOL_PROMOTION_MARGIN; default 0.02).")] = None,
+    profile: Annotated[str | None, typer.Option(
+        help="Model settings: fast, or reference (the slower settings of earlier releases) "
+             "(env CRYPTOVOL_TRAINING_PROFILE; default fast).")] = None,
+    level_map: Annotated[str | None, typer.Option(
+        help="Forecast level shipped: smearing, per-coin or slope; the report compares all "
+             "three (env CRYPTOVOL_LEVEL_MAP; default smearing).")] = None,
     home: Home = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
 ) -> None:
@@ -69,7 +75,8 @@ def train(
     from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home, bar=bar, folds=folds, embargo=embargo,
-                         tune_trials=tune_trials, promotion_margin=margin)
+                         tune_trials=tune_trials, promotion_margin=margin,
+                         training_profile=profile, level_map=level_map)
     horizons = list(dict.fromkeys(horizons or [settings.horizon]))
     configure_logging(verbose)
     from feature_repo import candle_store

@@ -48,6 +48,9 @@ def forecast(model: ChampionModel, row: dict, out: pd.Series) -> dict:
         "predicted_vol": float(out["vol"]) * annualize, "predicted_vol_per_bar": float(out["vol"]),
         "intervals": intervals, "regime": regime,
         "spike_probability": _finite(out["p_spike"]) if "p_spike" in out.index else None,
+        "spike": bool(out["spike"]) if "spike" in out.index and _finite(out["p_spike"]) is not None
+        else None,
+        "spike_cut": classifiers.spike_cut if classifiers and "p_spike" in out.index else None,
         "spike_rule": classifiers.spike_rule if classifiers and "p_spike" in out.index else None,
         "model_name": model.name, "model_version": model.version,
     }

@@ -58,6 +58,11 @@ class Forecast(BaseModel):
     regime: Regime | None = None
     spike_probability: float | None = Field(
         default=None, description="Probability that the horizon's vol is a spike.", examples=[0.07])
+    spike: bool | None = Field(
+        default=None, description="The spike decision: spike_probability >= spike_cut.")
+    spike_cut: float | None = Field(
+        default=None, description="The probability cut of the spike decision, chosen on the "
+                                  "model's validation block to maximize F1.", examples=[0.21])
     spike_rule: str | None = None
     explanation: list[Contribution] | None = Field(
         default=None, description="Top SHAP contributions (only with \"explain\": true).")

@@ -11,11 +11,18 @@ import catboost as cb
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, confusion_matrix, f1_score, roc_auc_score
+from sklearn.metrics import (
+    brier_score_loss,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from feature_repo.transforms.targets import regime, spike_rule
-from training.models import CATBOOST_PARAMS, EARLY_STOPPING_ROUNDS, LGB_PARAMS
 from training.package import Classifiers
+from training.profiles import DEFAULT, TrainingProfile
 
 MIN_ROWS_FOR_THRESHOLDS = 30
 
@@ -42,17 +49,18 @@ def regime_labels(frame: pd.DataFrame, values: pd.Series,
     return out
 
 
-def fit_classifier(kind: str, x_fit, y_fit, x_valid, y_valid, classes: int):
+def fit_classifier(kind: str, x_fit, y_fit, x_valid, y_valid, classes: int,
+                   profile: TrainingProfile = DEFAULT):
     if kind == "lightgbm":
         objective = "multiclass" if classes > 2 else "binary"
-        params = {**LGB_PARAMS, "objective": objective}
-        model = lgb.LGBMClassifier(**params)
+        model = lgb.LGBMClassifier(**{**profile.lightgbm, "objective": objective})
         model.fit(x_fit, y_fit, eval_X=(x_valid,), eval_y=(y_valid,),
-                  callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
+                  callbacks=[lgb.early_stopping(profile.early_stopping_rounds, verbose=False)])
         return model
-    params = {**CATBOOST_PARAMS, "loss_function": "MultiClass" if classes > 2 else "Logloss"}
+    params = {**profile.catboost, "loss_function": "MultiClass" if classes > 2 else "Logloss"}
     model = cb.CatBoostClassifier(**params)
-    model.fit(x_fit, y_fit, eval_set=(x_valid, y_valid), early_stopping_rounds=EARLY_STOPPING_ROUNDS)
+    model.fit(x_fit, y_fit, eval_set=(x_valid, y_valid),
+              early_stopping_rounds=profile.early_stopping_rounds)
     return model
 
 
@@ -78,15 +86,19 @@ def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, list[
             "count": [r[2] for r in rows]}
 
 
-def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict:
-    """Macro-F1, per-class one-vs-rest ROC-AUC, Brier score, calibration error, confusion matrix.
+def classification_metrics(y: np.ndarray, proba: np.ndarray, cut: np.ndarray | None = None) -> dict:
+    """Macro-F1, per-class one-vs-rest ROC-AUC, Brier score, calibration error, confusion matrix;
+    for a binary task also the positive class's F1, precision and recall.
 
     ``proba`` has one column per class (binary: two columns). Brier and calibration are over
-    the one-vs-rest probabilities of every class (mean).
+    the one-vs-rest probabilities of every class (mean). The decision is the most likely class,
+    or for a binary task with ``cut`` (per row: the threshold chosen on validation) ``p1 >= cut``.
     """
     y = y.astype(int)
     classes = proba.shape[1]
     predicted = proba.argmax(axis=1)
+    if classes == 2 and cut is not None:
+        predicted = (proba[:, 1] >= cut).astype(int)
     aucs, briers, eces = [], [], []
     for k in range(classes):
         hit = (y == k).astype(int)
@@ -97,6 +109,10 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict:
         "macro_f1": float(f1_score(y, predicted, average="macro", labels=list(range(classes)))),
         "roc_auc": aucs, "brier": float(np.mean(briers)), "calibration_error": float(np.mean(eces)),
         "confusion": confusion_matrix(y, predicted, labels=list(range(classes))).tolist(),
+        **({} if classes != 2 else {
+            "f1": float(f1_score(y, predicted, zero_division=0)),
+            "precision": float(precision_score(y, predicted, zero_division=0)),
+            "recall": float(recall_score(y, predicted, zero_division=0))}),
     }
 
 
@@ -104,10 +120,30 @@ CLASSIFIERS = ("lightgbm", "catboost")
 REGIME_CLASSES = 3
 
 
+def f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability cut that maximizes F1 of the positive class on (y, p): the spike
+    decision rule, chosen on a validation block (a fixed 0.5 on a ~7% class flags too little).
+    0.5 when there is no positive to learn from."""
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    if y.sum() == 0 or y.sum() == len(y):
+        return 0.5
+    order = np.argsort(-p, kind="stable")
+    ps, hits = p[order], y[order]
+    tp = np.cumsum(hits)
+    k = np.arange(1, len(ps) + 1)
+    f1 = 2 * tp / (k + y.sum())
+    last_of_tie = np.r_[ps[1:] != ps[:-1], True]  # a cut can only fall between distinct values
+    best = int(np.argmax(np.where(last_of_tie, f1, -1.0)))
+    return float(ps[best])
+
+
 def classify_fold(fit: pd.DataFrame, valid: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame,
-                  features: list[str], har: np.ndarray) -> pd.DataFrame:
-    """Regime and spike probabilities for a fold's test rows: both model families and the
-    HAR-bucket baseline. Columns ``regime``/``spike`` hold the truth (NaN where unknown)."""
+                  features: list[str], har: np.ndarray, profile: TrainingProfile = DEFAULT
+                  ) -> pd.DataFrame:
+    """Regime and spike probabilities for a fold's test rows: the profile's model families and
+    the HAR-bucket baseline. Columns ``regime``/``spike`` hold the truth (NaN where unknown);
+    ``spike_<family>_cut`` the spike decision threshold chosen on the validation block."""
     cuts = regime_thresholds(train)
     out = pd.DataFrame(index=test.index)
     out["regime"] = regime_labels(test, test["target_rv"], cuts)
@@ -121,12 +157,16 @@ def classify_fold(fit: pd.DataFrame, valid: pd.DataFrame, train: pd.DataFrame, t
         ok_fit, ok_valid = ~np.isnan(y_fit), ~np.isnan(y_valid)
         if len(np.unique(y_fit[ok_fit])) < classes or len(np.unique(y_valid[ok_valid])) < classes:
             continue  # a class is missing from this fold's training data
-        for kind in CLASSIFIERS:
+        for kind in profile.classifier_families:
+            x_valid = valid.loc[ok_valid, features]
             model = fit_classifier(kind, fit.loc[ok_fit, features], y_fit[ok_fit].astype(int),
-                                   valid.loc[ok_valid, features], y_valid[ok_valid].astype(int), classes)
+                                   x_valid, y_valid[ok_valid].astype(int), classes, profile)
             proba = model.predict_proba(test[features])
             for k in range(classes):
                 out[f"{task}_{kind}_p{k}"] = proba[:, k]
+            if task == "spike":
+                out[f"spike_{kind}_cut"] = f1_threshold(y_valid[ok_valid],
+                                                        model.predict_proba(x_valid)[:, 1])
     # the baseline: the HAR forecast bucketed with the same cut points / compared with the
     # spike threshold, as hard probabilities
     for k in range(REGIME_CLASSES):
@@ -148,16 +188,20 @@ def classification_scores(oof: pd.DataFrame) -> dict[str, dict[str, dict]]:
             continue
         data = oof[rows]
         out[task] = {n: classification_metrics(
-            data[task].to_numpy(), data[[f"{task}_{n}_p{k}" for k in range(classes)]].to_numpy())
+            data[task].to_numpy(), data[[f"{task}_{n}_p{k}" for k in range(classes)]].to_numpy(),
+            data[f"{task}_{n}_cut"].to_numpy() if f"{task}_{n}_cut" in data else None)
             for n in names}
         out[task]["_rows"] = {"count": int(rows.sum())}
     return out
 
 
-def final_classifiers(frame: pd.DataFrame, features: list[str], horizon: int):
+def final_classifiers(frame: pd.DataFrame, features: list[str], horizon: int,
+                      profile: TrainingProfile = DEFAULT):
     """The registered model's regime and spike classifiers (LightGBM), fitted on the training
-    rows with early stopping on their most recent fifth; regime cut points from every row."""
+    rows with early stopping on their most recent fifth, where the spike decision threshold is
+    chosen too; regime cut points from every row."""
     cuts = regime_thresholds(frame)
+    cut = 0.5
     frame = frame.sort_values("event_timestamp")
     late = frame["event_timestamp"] > frame["event_timestamp"].quantile(0.8)
     models = {}
@@ -169,6 +213,9 @@ def final_classifiers(frame: pd.DataFrame, features: list[str], horizon: int):
             models[task] = None  # a class never occurs: no classifier rather than a lopsided one
             continue
         models[task] = fit_classifier("lightgbm", frame.loc[fit, features], y[fit].astype(int),
-                                      frame.loc[valid, features], y[valid].astype(int), classes)
+                                      frame.loc[valid, features], y[valid].astype(int), classes,
+                                      profile)
+        if task == "spike":  # the decision threshold, on the same most recent fifth
+            cut = f1_threshold(y[valid], models[task].predict_proba(frame.loc[valid, features])[:, 1])
     return Classifiers(regime=models["regime"], spike=models["spike"], cut_points=cuts,
-                       spike_rule=spike_rule(horizon))
+                       spike_rule=spike_rule(horizon), spike_cut=cut)

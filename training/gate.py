@@ -1,8 +1,13 @@
-"""The promotion gate: may a new version replace the champion? A pure function."""
+"""The promotion gate: may a new version replace the champion? Pure functions: the inputs it
+compares (:func:`gate_inputs`) and the decision (:func:`decide`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import pandas as pd
+
+from training.metrics import qlike
 
 
 @dataclass(frozen=True)
@@ -52,3 +57,35 @@ def decide(challenger_qlike: float, best_baseline_qlike: float, champion_qlike: 
         ok = False
         reasons.append(f"does not beat the champion's {champion_qlike:.4f} by the {margin:.0%} margin")
     return GateDecision(promote=ok, reasons=reasons)
+
+
+MIN_COMMON_ROWS = 30  # fewer common holdout rows with the champion: not comparable
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """The QLIKEs the gate compares, all on one set of rows."""
+
+    challenger_qlike: float
+    best_baseline_qlike: float
+    champion_qlike: float | None  # None: the champion cannot be scored on these rows
+    rows: int
+
+
+def gate_inputs(holdout: pd.DataFrame, family: str, baseline: str,
+                champion: pd.Series | None) -> GateInputs:
+    """``holdout``: the latest test block's rows (``target_rv``, the family's and the best
+    baseline's forecasts) where both forecast. ``champion``: the champion's out-of-sample
+    forecasts indexed by (symbol, event_timestamp) — its own OOF rows and what it forecast
+    after its training data. When at least :data:`MIN_COMMON_ROWS` of the holdout rows have a
+    positive champion forecast, every QLIKE is taken on those rows only, so the three are
+    compared on the same sample; otherwise the champion cannot be judged here."""
+    rows, champion_q = holdout, None
+    if champion is not None:
+        common = holdout.join(champion.rename("champion"), on=["symbol", "event_timestamp"],
+                              how="inner")
+        common = common[common["champion"] > 0]
+        if len(common) >= MIN_COMMON_ROWS:
+            rows, champion_q = common, qlike(common["target_rv"], common["champion"])
+    return GateInputs(qlike(rows["target_rv"], rows[family]), qlike(rows["target_rv"], rows[baseline]),
+                      champion_q, len(rows))

@@ -1,37 +1,42 @@
 """Training stage, callable without Prefect: PIT training set → walk-forward evaluation of
-LightGBM, CatBoost and the baselines → final model → MLflow registry through the gate."""
+LightGBM, CatBoost and the baselines → leakage audit → final package → gate → MLflow registry.
+
+:func:`train_and_register` runs the named steps below in order; each is a plain function of
+what the previous ones returned, so a test or a notebook can run any of them alone.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import subprocess
 from dataclasses import dataclass
 
-import catboost as cb
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from cryptovol import files
-from cryptovol.settings import REPO_ROOT, Settings
+from cryptovol.settings import Settings
+from feature_repo import candle_store
 from feature_repo import store as feast_store
-from feature_repo.objects.feature_services import service_name
 from feature_repo.offline_table import feature_table, target_table
+from feature_repo.refresh import lookback_bars
 from feature_repo.transforms.config import config_for, feature_names
+from feature_repo.transforms.features import compute_features
 from feature_repo.transforms.targets import spike_rule
+from training import leakage
 from training.backtest import backtest
+from training.calibration import SLOPE_BOUNDS, fit_level
 from training.champion import ChampionModel, live_forecasts
 from training.classify import classification_scores, final_classifiers, regime_thresholds
 from training.dataset import training_frame
-from training.evaluate import walk_forward_evaluation
+from training.evaluate import Evaluation, walk_forward_evaluation
 from training.explain import global_importance, shap_values
-from training.folds import walk_forward
-from training.gate import GateDecision, decide
+from training.folds import Fold, walk_forward
+from training.gate import GateDecision, GateInputs, decide, gate_inputs
 from training.intervals import calibrate
-from training.metrics import qlike
-from training.models import CATBOOST_PARAMS, LGB_PARAMS, base_column, training_target
+from training.level_report import level_comparison
+from training.models import base_column, regressor, training_target
 from training.package import VolForecaster
+from training.profiles import DEFAULT, TrainingProfile, profile
 from training.registry import (
     RegisteredModel,
     TrainingRun,
@@ -41,10 +46,11 @@ from training.registry import (
     log_and_register,
 )
 from training.report import build_report, save_report
-from training.scoring import per_symbol_metric_names, score, scored_rows
+from training.run_record import run_metrics, run_params, run_tags
+from training.scoring import Scores, score, scored_rows
 
 log = logging.getLogger(__name__)
-MIN_COMMON_ROWS = 30  # fewer common holdout rows with the champion: not comparable
+AUDIT_TIMES = 4  # sampled timestamps whose features are recomputed from truncated candles
 
 
 @dataclass(frozen=True)
@@ -52,53 +58,19 @@ class TrainSummary:
     model: RegisteredModel
     rows: int
     metrics: dict[str, float]
-    leakage_flags: list[str]
+    leakage_flags: list[str]  # what held the run back (empty: the audit's checks passed)
     report: str
 
 
-def data_fingerprint(frame: pd.DataFrame) -> str:
-    """Stable hash of a training frame's contents (lineage tag)."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+@dataclass(frozen=True)
+class TrainingData:
+    frame: pd.DataFrame  # one row per (symbol, t) with a target: features joined PIT by Feast
+    returns: pd.DataFrame  # symbol, event_timestamp, log_return of every feature row
+    features: list[str]
+    folds: list[Fold]
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
-                             capture_output=True, text=True, timeout=5, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def final_model(family: str, frame: pd.DataFrame, features: list[str], iterations: list[int],
-                params: dict | None = None):
-    """Refit the chosen family on every row, with the median best iteration of the folds."""
-    rounds = max(int(np.median(iterations)), 10)
-    if family == "lightgbm":
-        model = lgb.LGBMRegressor(**{**LGB_PARAMS, **(params or {}), "n_estimators": rounds})
-    else:
-        model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, **(params or {}), "iterations": rounds})
-    y = training_target(frame, features)
-    ok = np.isfinite(y.to_numpy())
-    return model.fit(frame.loc[ok, features], y[ok])
-
-
-def fitted_thresholds(frame: pd.DataFrame, horizon: int, scale: float) -> dict:
-    """What the run fitted besides the trees, on all its training rows (logged with the model)."""
-    return {
-        "regime_cut_points": {s: list(cuts) for s, cuts in regime_thresholds(frame).items()},
-        "regime_cut_points_unit": f"per-bar realized vol over the next {horizon} bars (terciles)",
-        "spike_rule": spike_rule(horizon),
-        "vol_scale": scale,
-    }
-
-
-def train_and_register(settings: Settings, redis_url: str, evidence: str | None = None) -> TrainSummary:
-    """Evaluate walk-forward, refit, register as ``@challenger`` and crown through the gate.
-
-    ``evidence``: live figures the gate's reasons cite (the monitor's shadow scoring of the
-    previous challenger against the champion), recorded with its decision."""
+def load_training_data(settings: Settings, redis_url: str) -> TrainingData:
     store = feast_store.open_store(settings, redis_url)
     feast_store.apply(store, settings)  # idempotent: the registry names this home's tables
     features = feature_names(settings)
@@ -107,104 +79,163 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
     folds = walk_forward(frame["event_timestamp"], settings.bar_delta, settings.horizon,
                          folds=settings.folds, test_fraction=settings.test_fraction,
                          embargo=settings.embargo)
-    evaluation = walk_forward_evaluation(frame, returns, features, folds, pd.Timedelta(settings.bar_delta),
-                                         settings.horizon, stale_window=config_for(settings).long,
-                                         tune_trials=settings.tune_trials)
-    scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
-    classification = classification_scores(evaluation.oof)
-    family = scores.best_model
-    # the final refit uses the parameters tuned on the latest (largest) training window
-    model = final_model(family, frame, features, evaluation.iterations[family],
-                        evaluation.params[family][-1])
-    sample = frame.sample(min(len(frame), 5000), random_state=0)
-    importance = global_importance(shap_values(model, sample, features))
-    scale = float(np.median(evaluation.scales[family]))
-    # the package: intervals calibrated on every out-of-fold residual of the family (held out
-    # by construction), classifiers fitted on the training rows
-    oof = evaluation.oof
-    package = VolForecaster(
-        model, features, scale, base_column(features),
-        intervals=calibrate(oof["symbol"], oof["target_rv"].to_numpy(), oof[family].to_numpy()),
-        classifiers=final_classifiers(frame, features, settings.horizon),
-        meta={"family": family, "bar": settings.bar, "horizon": settings.horizon})
+    return TrainingData(frame, returns, features, folds)
 
-    # the gate compares on the latest test block: the rows both this run and the champion
-    # forecast out of sample (the champion's own OOF forecasts, and its forecasts for the bars
-    # after its training data — the regime a retrain answers — never in-sample predictions)
-    last = evaluation.oof[(evaluation.oof["fold"] == folds[-1].number)
-                          & scored_rows(evaluation.oof, [family, scores.best_baseline])]
+
+def evaluate(data: TrainingData, settings: Settings, prof: TrainingProfile
+             ) -> tuple[Evaluation, Scores, dict]:
+    """Walk-forward of every model and baseline on the same folds; scores; classification."""
+    evaluation = walk_forward_evaluation(
+        data.frame, data.returns, data.features, data.folds, pd.Timedelta(settings.bar_delta),
+        settings.horizon, stale_window=config_for(settings).long, tune_trials=settings.tune_trials,
+        profile=prof, level_map=settings.level_map)
+    scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
+    return evaluation, scores, classification_scores(evaluation.oof)
+
+
+def audit_leakage(data: TrainingData, settings: Settings, prompts: list[str]) -> leakage.LeakageAudit:
+    """The direct checks (``training.leakage``) on this run's own candles, features and folds."""
+    bar = pd.Timedelta(settings.bar_delta)
+    audit = leakage.LeakageAudit(prompts=list(prompts))
+    audit.checks.append(leakage.purged_folds(data.frame["event_timestamp"], data.folds, bar,
+                                             settings.horizon))
+    candles = candle_store.read_candles(settings.home, settings.bar)
+    if candles.empty:
+        return audit
+    config = config_for(settings)
+    reach = lookback_bars(config, settings.horizon) * bar
+
+    def recompute(upto: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
+        return compute_features(upto if config.garch else upto[upto["ts"] > t - reach], config)
+
+    tested = data.frame[data.frame["event_timestamp"] >= data.folds[0].test_start]
+    times = leakage.sample_times(tested["event_timestamp"], AUDIT_TIMES)
+    audit.checks.append(leakage.features_point_in_time(data.frame, candles, data.features, times,
+                                                       recompute))
+    audit.checks.append(leakage.target_after_t(tested, candles, bar, settings.horizon))
+    return audit
+
+
+def final_model(family: str, frame: pd.DataFrame, features: list[str], iterations: list[int],
+                params: dict | None = None, profile: TrainingProfile = DEFAULT):
+    """Refit the chosen family on every row, with the median best iteration of the folds."""
+    model = regressor(family, profile, params, rounds=max(int(np.median(iterations)), 10))
+    y = training_target(frame, features)
+    ok = np.isfinite(y.to_numpy())
+    return model.fit(frame.loc[ok, features], y[ok])
+
+
+def build_package(data: TrainingData, evaluation: Evaluation, family: str, settings: Settings,
+                  prof: TrainingProfile) -> VolForecaster:
+    """The registered package: the family refitted on every row with the folds' settings; its
+    level map (``CRYPTOVOL_LEVEL_MAP``: the folds' median smearing factor, or a map fitted on
+    every out-of-fold raw forecast) and intervals fitted on the out-of-fold forecasts of the
+    family (held out by construction); classifiers on the training rows."""
+    model = final_model(family, data.frame, data.features, evaluation.iterations[family],
+                        evaluation.params[family][-1], prof)  # tuned on the largest window
+    oof = evaluation.oof
+    symbols, realized = oof["symbol"].to_numpy(), oof["target_rv"].to_numpy()
+    calibration, scale, forecast = None, float(np.median(evaluation.scales[family])), oof[family]
+    if settings.level_map != "smearing":
+        raw = oof[f"{family}_raw"].to_numpy()
+        calibration = fit_level(symbols, realized, raw, settings.horizon,
+                                slope_bounds=SLOPE_BOUNDS[settings.level_map])
+        forecast, scale = calibration.apply(symbols, raw), calibration.scale
+    return VolForecaster(
+        model, data.features, scale, base_column(data.features),
+        intervals=calibrate(oof["symbol"], realized, np.asarray(forecast, dtype=float)),
+        classifiers=final_classifiers(data.frame, data.features, settings.horizon, prof),
+        meta={"family": family, "bar": settings.bar, "horizon": settings.horizon},
+        calibration=calibration)
+
+
+def gate_step(settings: Settings, data: TrainingData, evaluation: Evaluation, scores: Scores,
+              audit: leakage.LeakageAudit, evidence: str | None) -> tuple[GateDecision, GateInputs]:
+    """The gate compares on the latest test block: the rows both this run and the champion
+    forecast out of sample (the champion's own OOF forecasts, and its forecasts for the bars
+    after its training data — the regime a retrain answers — never in-sample predictions)."""
+    family, oof = scores.best_model, evaluation.oof
+    last = oof[(oof["fold"] == data.folds[-1].number) & scored_rows(oof, [family, scores.best_baseline])]
     client = configure(settings)
     has_champion = champion_version(client, settings.registered_model) is not None
     theirs = champion_oof(client, settings.registered_model)
     if theirs is not None:  # its own OOF forecasts, then what it forecast after its training data
-        live = live_forecasts(ChampionModel.load(settings), frame)
+        live = live_forecasts(ChampionModel.load(settings), data.frame)
         theirs = theirs if live is None else pd.concat([theirs, live[~live.index.isin(theirs.index)]])
-    champion_q = None
-    if theirs is not None:
-        common = last.join(theirs, on=["symbol", "event_timestamp"], how="inner")
-        common = common[common["champion"] > 0]
-        if len(common) >= MIN_COMMON_ROWS:
-            last, champion_q = common, qlike(common["target_rv"], common["champion"])
-    challenger_q = qlike(last["target_rv"], last[family])
-    baseline_q = qlike(last["target_rv"], last[scores.best_baseline])
-    decision = decide(challenger_q, baseline_q, champion_q, settings.promotion_margin,
-                      scores.leakage_suspected, has_champion)
+    inputs = gate_inputs(last, family, scores.best_baseline, theirs)
+    decision = decide(inputs.challenger_qlike, inputs.best_baseline_qlike, inputs.champion_qlike,
+                      settings.promotion_margin, audit.suspected, has_champion)
+    if audit.suspected:
+        decision = GateDecision(decision.promote, [*decision.reasons, *audit.flags])
     if evidence:
         decision = GateDecision(decision.promote, [*decision.reasons, evidence])
+    return decision, inputs
 
-    metrics = {**{k: v for k, v in scores.summary().items() if isinstance(v, float)},
-               "challenger_qlike": float(scores.pooled.loc[family, "qlike"]),
-               "holdout_qlike": challenger_q, "holdout_best_baseline_qlike": baseline_q,
-               "holdout_rows": float(len(last))}
-    if champion_q is not None:
-        metrics["holdout_champion_qlike"] = champion_q
-    for task, by_name in classification.items():
-        for name, m in by_name.items():
-            if not name.startswith("_"):
-                metrics.update({f"{task}_{name}_macro_f1": m["macro_f1"], f"{task}_{name}_brier": m["brier"],
-                                f"{task}_{name}_calibration_error": m["calibration_error"]})
-    metrics.update(per_symbol_metric_names(scores, family))
-    params = {"family": family, "bar": settings.bar, "horizon": settings.horizon,
-              "folds": len(folds), "embargo": settings.embargo, "test_fraction": settings.test_fraction,
-              "iterations": int(np.median(evaluation.iterations[family])),
-              "features": len(features), "rows": len(frame), "vol_scale": scale,
-              "tune_trials": settings.tune_trials,
-              **{f"tuned_{k}": v for k, v in evaluation.params[family][-1].items()}}
-    tags = {
-        "feature_service": service_name(settings.bar), "feature_list": ",".join(features),
-        "data_fingerprint": data_fingerprint(frame),
-        "data_range": f"{frame['event_timestamp'].min()} .. {frame['event_timestamp'].max()}",
-        # the newest bar the run could see: the monitor judges only what arrives after it
-        "features_end": returns["event_timestamp"].max().isoformat(),
-        "git_commit": git_commit(), "leakage_suspected": str(scores.leakage_suspected).lower(),
-        "best_baseline": scores.best_baseline, "vol_scale": f"{scale:.6f}",
-        "top_features": ",".join(importance.index[:5]),
-        "target_base": base_column(features) or "",
+
+def fitted_thresholds(frame: pd.DataFrame, horizon: int, package: VolForecaster) -> dict:
+    """What the run fitted besides the trees, on all its training rows (logged with the model)."""
+    c = package.classifiers
+    return {
+        "regime_cut_points": {s: list(cuts) for s, cuts in regime_thresholds(frame).items()},
+        "regime_cut_points_unit": f"per-bar realized vol over the next {horizon} bars (terciles)",
+        "spike_rule": spike_rule(horizon), "spike_cut": c.spike_cut if c else None,
+        "vol_scale": package.scale,
+        "level_calibration": package.calibration.to_json() if package.calibration else None,
     }
-    meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
-            "folds": len(folds), "embargo": settings.embargo, "data_range": tags["data_range"],
-            "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in folds],
-            "baseline_failures": evaluation.baseline_failures}
+
+
+def train_and_register(settings: Settings, redis_url: str, evidence: str | None = None) -> TrainSummary:
+    """Evaluate walk-forward, audit, refit, register as ``@challenger`` and crown through the gate.
+
+    ``evidence``: live figures the gate's reasons cite (the monitor's shadow scoring of the
+    previous challenger against the champion), recorded with its decision."""
+    prof = profile(settings.training_profile)
+    data = load_training_data(settings, redis_url)
+    evaluation, scores, classification = evaluate(data, settings, prof)
+    audit = audit_leakage(data, settings, scores.leakage_flags)
+    family = scores.best_model
+    package = build_package(data, evaluation, family, settings, prof)
+    sample = data.frame.sample(min(len(data.frame), 5000), random_state=0)
+    importance = global_importance(shap_values(package.regressor, sample, data.features))
+    decision, inputs = gate_step(settings, data, evaluation, scores, audit, evidence)
+
     strategies = list(dict.fromkeys([family, scores.best_baseline, "persistence"]))
     risk = backtest(evaluation.oof[scored_rows(evaluation.oof, strategies)], evaluation.next_returns,
                     strategies, settings.bars_per_year)
-    for name, values in risk["summary"].items():
-        metrics.update({f"backtest_{name}_{k}": v for k, v in values.items()})
+    metrics = {**run_metrics(scores, family, inputs, classification, risk),
+               "leakage_suspected": float(audit.suspected)}
+    params = run_params(settings, family, len(data.folds), evaluation.iterations[family],
+                        len(data.frame), len(data.features), package.scale,
+                        evaluation.params[family][-1])
+    tags = run_tags(settings, data.frame, data.features, data.returns["event_timestamp"].max(),
+                    scores, audit, package.scale, list(importance.index), base_column(data.features))
+    meta = {"model": settings.registered_model, "bar": settings.bar, "horizon": settings.horizon,
+            "folds": len(data.folds), "embargo": settings.embargo, "data_range": tags["data_range"],
+            "fold_bounds": [{k: str(v) for k, v in f.__dict__.items()} for f in data.folds],
+            "baseline_failures": evaluation.baseline_failures, "profile": prof.name,
+            "leakage_audit": audit.to_json()}
+    levels = level_comparison(evaluation.oof, family, scores.best_baseline, evaluation.next_returns,
+                              settings.bars_per_year)
+    metrics.update({f"level_{label.split('(')[1].rstrip(')')}_{k}": float(v)
+                    for label, row in levels.iterrows() if label.startswith(family)
+                    for k, v in row.items() if k != "rows"})
+    meta["level_map"] = settings.level_map
     page, figures = build_report(evaluation.oof, scores, meta, decision.reasons,
-                                 np.sqrt(settings.bars_per_year), classification, importance, risk)
+                                 np.sqrt(settings.bars_per_year), classification, importance, risk,
+                                 levels)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S")
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)
-    oof_path = settings.reports_dir / f"{stem}_oof.parquet"  # to recompute any metric independently
-    files.write_parquet(evaluation.oof, oof_path)
-    run = TrainingRun(package=package, family=family, features=features,
-                      reference=frame[["symbol", "event_timestamp", *features]], oof=evaluation.oof,
-                      metrics=metrics, params=params, report=figures, report_html=report_html,
-                      thresholds=fitted_thresholds(frame, settings.horizon, scale))
+    files.write_parquet(evaluation.oof, settings.reports_dir / f"{stem}_oof.parquet")  # to re-check
+    run = TrainingRun(package=package, family=family, features=data.features,
+                      reference=data.frame[["symbol", "event_timestamp", *data.features]],
+                      oof=evaluation.oof, metrics=metrics, params=params, report=figures,
+                      report_html=report_html,
+                      thresholds=fitted_thresholds(data.frame, settings.horizon, package))
     registered = log_and_register(run, settings, tags, decision)
-    log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)", len(frame),
-             family, scores.pooled.loc[family, "qlike"], scores.best_baseline,
+    log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)",
+             len(data.frame), family, scores.pooled.loc[family, "qlike"], scores.best_baseline,
              scores.pooled.loc[scores.best_baseline, "qlike"], 100 * scores.gain,
              scores.dm[family]["dm_pvalue"])
-    return TrainSummary(model=registered, rows=len(frame), metrics=metrics,
-                        leakage_flags=scores.leakage_flags, report=str(report_html))
+    return TrainSummary(model=registered, rows=len(data.frame), metrics=metrics,
+                        leakage_flags=audit.flags, report=str(report_html))

@@ -20,17 +20,8 @@ import numpy as np
 import pandas as pd
 
 from feature_repo.transforms.targets import TARGET
+from training.profiles import DEFAULT, TrainingProfile
 
-LGB_PARAMS = {
-    "objective": "regression", "learning_rate": 0.03, "num_leaves": 31, "min_child_samples": 50,
-    "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0,
-    "n_estimators": 1000, "verbose": -1, "n_jobs": 2,
-}
-CATBOOST_PARAMS = {
-    "loss_function": "RMSE", "learning_rate": 0.05, "depth": 6, "iterations": 1000,
-    "l2_leaf_reg": 3.0, "thread_count": 2, "verbose": False, "allow_writing_files": False,
-}
-EARLY_STOPPING_ROUNDS = 50
 REGRESSORS = ("lightgbm", "catboost")
 TARGET_BASE = "ewma_vol"
 
@@ -53,21 +44,31 @@ def _usable(frame: pd.DataFrame, features: list[str]) -> tuple[pd.DataFrame, pd.
     return frame[ok], y[ok]
 
 
+def regressor(kind: str, profile: TrainingProfile = DEFAULT, params: dict | None = None,
+              rounds: int | None = None):
+    """An unfitted regressor of ``kind`` with the profile's settings (``params`` on top;
+    ``rounds``: a fixed number of trees, for a refit without early stopping)."""
+    if kind == "lightgbm":
+        extra = {"n_estimators": rounds} if rounds else {}
+        return lgb.LGBMRegressor(**{**profile.lightgbm, **(params or {}), **extra})
+    if kind == "catboost":
+        extra = {"iterations": rounds} if rounds else {}
+        return cb.CatBoostRegressor(**{**profile.catboost, **(params or {}), **extra})
+    raise ValueError(f"unknown model family {kind!r}; use one of {REGRESSORS}")
+
+
 def fit_regressor(kind: str, fit: pd.DataFrame, valid: pd.DataFrame, features: list[str],
-                  params: dict | None = None):
+                  params: dict | None = None, profile: TrainingProfile = DEFAULT):
     """Fit one model family on ``fit`` with early stopping on ``valid``."""
     (fit, y_fit), (valid, y_valid) = _usable(fit, features), _usable(valid, features)
+    model = regressor(kind, profile, params)
     if kind == "lightgbm":
-        model = lgb.LGBMRegressor(**{**LGB_PARAMS, **(params or {})})
         model.fit(fit[features], y_fit, eval_X=(valid[features],), eval_y=(y_valid,),
-                  callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
-        return model
-    if kind == "catboost":
-        model = cb.CatBoostRegressor(**{**CATBOOST_PARAMS, **(params or {})})
+                  callbacks=[lgb.early_stopping(profile.early_stopping_rounds, verbose=False)])
+    else:
         model.fit(fit[features], y_fit, eval_set=(valid[features], y_valid),
-                  early_stopping_rounds=EARLY_STOPPING_ROUNDS)
-        return model
-    raise ValueError(f"unknown model family {kind!r}; use one of {REGRESSORS}")
+                  early_stopping_rounds=profile.early_stopping_rounds)
+    return model
 
 
 def vol_scale(model, valid: pd.DataFrame, features: list[str]) -> float:

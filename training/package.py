@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from feature_repo.transforms.targets import REGIMES
+from training.calibration import LevelCalibration
 from training.explain import shap_values
 from training.intervals import IntervalCalibration
 
@@ -37,6 +38,7 @@ class Classifiers:
     spike: object | None
     cut_points: dict[str, tuple[float, float]] = field(default_factory=dict)
     spike_rule: str = ""
+    spike_cut: float = 0.5  # p_spike at or above it flags a spike (chosen on validation, max F1)
 
 
 def _proba(model, x: pd.DataFrame) -> np.ndarray:
@@ -58,21 +60,29 @@ class VolForecaster:
     intervals: IntervalCalibration | None = None
     classifiers: Classifiers | None = None
     meta: dict = field(default_factory=dict)  # family, bar, horizon: carried, not used to predict
+    calibration: LevelCalibration | None = None  # replaces ``scale`` when set
 
     def log_vol(self, x: pd.DataFrame) -> np.ndarray:
         return _predict(self.regressor, x)
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Per row: ``vol`` (per-bar realized vol over the next H bars), interval bounds
-        ``vol_lo<L>``/``vol_hi<L>`` (L = 80, 95), ``p_low/p_medium/p_high`` and ``p_spike``
-        (NaN where the package has no classifier or the coin no cut points)."""
-        x = frame[self.features].astype("float64")
-        vol = self.scale * np.exp(self.log_vol(x))
+    def raw_vol(self, frame: pd.DataFrame, x: pd.DataFrame | None = None) -> np.ndarray:
+        """The trees' forecast before any level map: ``base x exp(prediction)``."""
+        vol = np.exp(self.log_vol(frame[self.features].astype("float64") if x is None else x))
         if self.base:  # the model forecasts vol relative to this feature's level
             level = frame[self.base].to_numpy(dtype=float)
             vol = vol * np.where(level > 0, level, np.nan)
-        out = pd.DataFrame({"vol": vol}, index=frame.index)
+        return vol
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per row: ``vol`` (per-bar realized vol over the next H bars), interval bounds
+        ``vol_lo<L>``/``vol_hi<L>`` (L = 80, 95), ``p_low/p_medium/p_high``, ``p_spike`` and
+        the decision ``spike`` (``p_spike >= spike_cut``) (NaN where the package has no
+        classifier or the coin no cut points)."""
+        x = frame[self.features].astype("float64")
+        raw = self.raw_vol(frame, x)
         symbols = frame["symbol"].to_numpy() if "symbol" in frame else np.full(len(frame), "")
+        vol = self.calibration.apply(symbols, raw) if self.calibration else self.scale * raw
+        out = pd.DataFrame({"vol": vol}, index=frame.index)
         if self.intervals is not None:
             for level, (lo, hi) in self.intervals.bounds(symbols, vol).items():
                 out[f"vol_lo{level}"], out[f"vol_hi{level}"] = lo, hi
@@ -86,6 +96,7 @@ class VolForecaster:
         if c is not None and c.spike is not None:
             proba = _proba(c.spike, x)
             out["p_spike"] = proba[:, 1] if proba.ndim == 2 else proba
+            out["spike"] = out["p_spike"] >= c.spike_cut
         return out
 
     def explain(self, frame: pd.DataFrame, top: int = 5) -> list[list[dict]]:
@@ -108,11 +119,12 @@ class VolForecaster:
             "format": PACKAGE_FORMAT, "features": self.features, "scale": self.scale,
             "base": self.base, "regressor": regressor, "meta": self.meta,
             "intervals": self.intervals.to_json() if self.intervals else None,
+            "calibration": self.calibration.to_json() if self.calibration else None,
             "classifiers": None if c is None else {
                 "regime": _save_model(c.regime, folder / "regime") if c.regime else None,
                 "spike": _save_model(c.spike, folder / "spike") if c.spike else None,
                 "cut_points": {s: list(v) for s, v in c.cut_points.items()},
-                "spike_rule": c.spike_rule},
+                "spike_rule": c.spike_rule, "spike_cut": c.spike_cut},
         }
         (folder / "package.json").write_text(json.dumps(spec, indent=2))
         return folder
@@ -128,12 +140,14 @@ class VolForecaster:
             regime=_load_model(folder, c["regime"]) if c["regime"] else None,
             spike=_load_model(folder, c["spike"]) if c["spike"] else None,
             cut_points={s: (float(v[0]), float(v[1])) for s, v in c["cut_points"].items()},
-            spike_rule=c.get("spike_rule", ""))
+            spike_rule=c.get("spike_rule", ""), spike_cut=float(c.get("spike_cut", 0.5)))
         return cls(regressor=_load_model(folder, spec["regressor"]), features=spec["features"],
                    scale=float(spec["scale"]), base=spec["base"],
                    intervals=IntervalCalibration.from_json(spec["intervals"])
                    if spec["intervals"] else None,
-                   classifiers=classifiers, meta=spec.get("meta", {}))
+                   classifiers=classifiers, meta=spec.get("meta", {}),
+                   calibration=LevelCalibration.from_json(spec["calibration"])
+                   if spec.get("calibration") else None)
 
 
 def _save_model(model, stem: Path) -> str:

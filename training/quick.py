@@ -18,8 +18,11 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from training.models import EARLY_STOPPING_ROUNDS, LGB_PARAMS, base_column, training_target
+from training.models import base_column, training_target
 from training.package import VolForecaster
+from training.profiles import REFERENCE
+
+LGB_PARAMS = REFERENCE.lightgbm  # the replay's figures were measured with these
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def train_quick(known: pd.DataFrame, features: list[str], horizon_bars: pd.Timed
     vx, vy = _xy(fit[~early], features)
     probe = lgb.LGBMRegressor(**LGB_PARAMS).fit(
         x, y, eval_X=(vx,), eval_y=(vy,),
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
+        callbacks=[lgb.early_stopping(REFERENCE.early_stopping_rounds, verbose=False)])
     rounds = max(int(probe.best_iteration_ or LGB_PARAMS["n_estimators"]), 10)
     # the smearing scale on the validation block (a year or more), as the full training does:
     # fitted on the 60-day holdout it followed that holdout's luck

@@ -21,6 +21,7 @@ from training.classify import reliability  # noqa: E402
 from training.evaluate import BASELINES  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
 from training.models import REGRESSORS  # noqa: E402
+from training.report_audit import audit_banner, audit_section  # noqa: E402
 from training.report_intervals import interval_section  # noqa: E402
 from training.scoring import Scores, scored_rows, valid  # noqa: E402
 
@@ -114,9 +115,13 @@ def _classification_html(classification: dict) -> str:
     for task, by_name in classification.items():
         rows = {n: {"macro-F1": m["macro_f1"], "Brier": m["brier"],
                     "calibration error": m["calibration_error"],
-                    **{f"AUC {k}": a for k, a in enumerate(m["roc_auc"])}}
+                    **{f"AUC {k}": a for k, a in enumerate(m["roc_auc"])},
+                    **{k: m[k] for k in ("f1", "precision", "recall") if k in m}}
                 for n, m in by_name.items() if not n.startswith("_")}
-        parts.append(f"<h3>{task} ({by_name['_rows']['count']:,} rows)</h3>{_table(pd.DataFrame(rows).T)}")
+        rule = (" — decision: p(spike) &ge; the cut that maximized F1 on each fold's validation "
+                "block (HAR: its bucket)" if task == "spike" else " — decision: the most likely class")
+        parts.append(f"<h3>{task} ({by_name['_rows']['count']:,} rows){rule}</h3>"
+                     f"{_table(pd.DataFrame(rows).T)}")
         for n, m in by_name.items():
             if not n.startswith("_"):
                 labels = REGIME_LABELS if task == "regime" else ("no spike", "spike")
@@ -170,31 +175,47 @@ def per_coin_comparison(scores: Scores) -> pd.DataFrame:
 
 
 def _missing_html(scores: Scores, failures: list[dict]) -> str:
-    """Which baseline rows are missing, and why: the models are scored on every row regardless."""
+    """Which baseline rows are missing, and why: the models are scored on every row regardless;
+    and where a simpler variant stood in for a baseline (a pooled HAR for a short history)."""
+    stand_ins = [f for f in failures if f.get("fallback")]
+    out = "" if not stand_ins else (
+        "<h3>Baseline stand-ins</h3><p class=\"note\">A coin's own fit was not possible here; "
+        "the simpler variant named forecast its rows.</p>"
+        + _table(pd.DataFrame(stand_ins).set_index(["baseline", "symbol", "fold"])))
     if scores.missing is None or scores.missing.empty:
-        return ""
+        return out
     why = {(f["baseline"], f["symbol"], f["fold"]): f["reason"] for f in failures}
     table = scores.missing.assign(reason=[why.get((r.forecaster, r.symbol, r.fold), "no forecast")
                                           for r in scores.missing.itertuples()])
-    return ("<h3>Baseline rows missing</h3><p class=\"note\">These baselines could not be fitted "
+    return out + ("<h3>Baseline rows missing</h3><p class=\"note\">These baselines could not be fitted "
             "on these coins and folds: they are scored without those rows (and compared with the "
             "models on the rows both cover); the models are scored on every row.</p>"
             + _table(table.set_index(["forecaster", "symbol", "fold"])))
+
+
+def _levels_html(levels: pd.DataFrame | None, chosen: str | None) -> str:
+    if levels is None or levels.empty:
+        return ""
+    return (f"<h2>Level maps (shipped: {html.escape(str(chosen))})</h2><p class=\"note\">Each map "
+            "fitted on every fold's validation block and applied to its test block "
+            "(training/calibration.py). QLIKE wants the smearing level; the MZ slope in variance "
+            "and a capped vol-targeting book prefer compressed forecasts. Choose with "
+            "<code>CRYPTOVOL_LEVEL_MAP</code>.</p>" + _table(levels))
 
 
 def _nested(detail: pd.DataFrame | None) -> dict:
     if detail is None:
         return {}
     out: dict = {}
-    for (symbol, name), row in detail.round(8).iterrows():
+    for (symbol, name), row in detail.iterrows():
         out.setdefault(symbol, {})[name] = {k: v for k, v in row.items() if pd.notna(v)}
     return out
 
 
 def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
                  annualize: float, classification: dict | None = None,
-                 importance: pd.Series | None = None, backtest: dict | None = None
-                 ) -> tuple[str, dict]:
+                 importance: pd.Series | None = None, backtest: dict | None = None,
+                 levels: pd.DataFrame | None = None) -> tuple[str, dict]:
     """The HTML page and its JSON twin."""
     data = oof[scored_rows(oof, list(REGRESSORS))]  # a baseline's missing rows stay NaN
     series_png, series = forecast_vs_realized(data, scores, annualize)
@@ -205,7 +226,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
     intervals_html, intervals = interval_section(oof, scores.best_model, _png, _table)
     figures = {
         "meta": meta, "gate": gate, "leakage_flags": scores.leakage_flags,
-        "pooled": scores.pooled.round(8).to_dict(orient="index"),
+        "pooled": scores.pooled.to_dict(orient="index"),  # unrounded: MSE of variance is ~1e-8
         "per_symbol_qlike": scores.per_symbol.round(6).to_dict(orient="index"),
         "per_symbol_metrics": _nested(scores.per_symbol_metrics),
         "per_fold_qlike": scores.per_fold.round(6).to_dict(orient="index"),
@@ -215,6 +236,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
         "interval_coverage": intervals,
         "baseline_rows_missing": [] if scores.missing is None else scores.missing.to_dict("records"),
         "classification": classification, "spike_reliability": reliability_data,
+        "level_maps": {} if levels is None else levels.to_dict(orient="index"),
         "shap_importance": {} if importance is None else importance.round(8).to_dict(),
         "backtest": None if backtest is None else {
             "config": backtest["config"], "summary": backtest["summary"],
@@ -227,14 +249,14 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
                      f'<img src="data:image/png;base64,{backtest_curves(backtest)}">')
     shap_html = ("" if importance is None else
                  f'<h2>Explanations</h2><img src="data:image/png;base64,{shap_summary(importance)}">')
-    banner = "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(f)}</div>'
-                     for f in scores.leakage_flags)
+    banner = audit_banner(meta.get("leakage_audit"), scores.leakage_flags)
     dm = pd.DataFrame(scores.dm).T
     title = f"cryptovol evaluation — {meta.get('model', '')} ({meta.get('bar')}, H={meta.get('horizon')})"
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
 .t td,.t th{{padding:2px 8px;text-align:right}} .flag{{background:#c00;color:#fff;padding:.6em;
-margin:.5em 0;font-weight:bold}} .note{{color:#555}}</style></head><body>
+margin:.5em 0;font-weight:bold}} .prompt{{background:#f6c343;padding:.6em;margin:.5em 0}}
+.note{{color:#555}}</style></head><body>
 <h1>{html.escape(title)}</h1>{banner}
 <p class="note">Walk-forward: {meta.get('folds')} expanding folds, purge {meta.get('horizon')} bars,
 embargo {meta.get('embargo')} bars. Vol per bar; RMSE/MAE annualized. {scores.rows_scored:,} of
@@ -244,6 +266,7 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 <p>Best model <b>{scores.best_model}</b> vs best baseline <b>{scores.best_baseline}</b>:
 {100 * scores.gain:+.1f}% QLIKE.</p>
 <h2>Pooled metrics</h2>{_table(scores.pooled)}
+{audit_section(meta.get("leakage_audit"))}
 {_missing_html(scores, meta.get("baseline_failures", []))}
 <h2>Diebold-Mariano vs {scores.best_baseline} (QLIKE, HAC)</h2>{_table(dm)}
 <h2>Forecast vs realized</h2><img src="data:image/png;base64,{series_png}">
@@ -254,6 +277,7 @@ Data: {html.escape(str(meta.get('data_range')))}.</p>
 {_classification_html(classification)}
 <img src="data:image/png;base64,{reliability_png}">
 {backtest_html}
+{_levels_html(levels, meta.get("level_map"))}
 {shap_html}
 <h2>QLIKE per fold</h2>{_table(scores.per_fold)}
 <h2>QLIKE per coin</h2>{_table(scores.per_symbol)}

@@ -13,7 +13,8 @@ from training.evaluate import BASELINES
 from training.metrics import diebold_mariano, mincer_zarnowitz, qlike_losses, vol_metrics
 from training.models import REGRESSORS
 
-# the leakage audit's red flags (DESIGN.md: a gain that looks too good is a bug until proven otherwise)
+# the leakage audit's prompts (DESIGN.md: a gain that looks too good is a bug until proven
+# otherwise); the proof either way is the direct evidence of ``training.leakage``
 MAX_PLAUSIBLE_GAIN = 0.15  # model vs best baseline, QLIKE
 MAX_PERSISTENCE_GAIN = 0.50  # persistence vs the stale long-window vol, QLIKE
 
@@ -35,13 +36,14 @@ class Scores:
 
     @property
     def leakage_suspected(self) -> bool:
+        """A threshold prompt fired: a reason to look (``training.leakage`` decides)."""
         return bool(self.leakage_flags)
 
     def summary(self) -> dict[str, float | str]:
         out = {"best_model": self.best_model, "best_baseline": self.best_baseline,
                "gain_vs_best_baseline": self.gain, "rows_scored": float(self.rows_scored),
                "rows_total": float(self.rows_total),
-               "leakage_suspected": float(self.leakage_suspected)}
+               "leakage_prompts": float(len(self.leakage_flags))}
         for name, row in self.pooled.iterrows():
             for metric, value in row.items():
                 if metric != "rows" or value != self.rows_scored:  # rows: only when short

@@ -10,6 +10,7 @@ import optuna
 import pandas as pd
 
 from training.models import fit_regressor, training_target
+from training.profiles import DEFAULT, TrainingProfile
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,13 @@ def _space(kind: str, trial: optuna.Trial) -> dict:
 
 
 def tune(kind: str, fit: pd.DataFrame, valid: pd.DataFrame, features: list[str], trials: int,
-         seed: int = 0) -> dict:
+         seed: int = 0, profile: TrainingProfile = DEFAULT) -> dict:
     """The parameters with the lowest validation RMSE of log vol after ``trials`` fits."""
     if trials <= 0:
         return {}
 
     def objective(trial: optuna.Trial) -> float:
-        model = fit_regressor(kind, fit, valid, features, _space(kind, trial))
+        model = fit_regressor(kind, fit, valid, features, _space(kind, trial), profile)
         y = training_target(valid, features)
         ok = np.isfinite(y.to_numpy())
         error = y.to_numpy()[ok] - np.asarray(model.predict(valid.loc[ok, features]), dtype=float)

@@ -65,6 +65,10 @@ def test_hourly_walk_forward_purges_a_day_plus_the_embargo_and_scores_every_fore
     # look too good to be true (the leakage audit passes)
     assert report["best_baseline"] == "garch"
     assert report["leakage_flags"] == []
+    audit = report["meta"]["leakage_audit"]  # the direct evidence, computed on this run's data
+    assert not audit["suspected"]
+    assert [(c["name"], c["passed"]) for c in audit["checks"]] == [
+        ("purged_folds", True), ("features_point_in_time", True), ("target_after_t", True)]
     assert sorted(report["per_symbol_qlike"]) == ["BTC", "C001"]
 
 

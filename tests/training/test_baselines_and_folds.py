@@ -73,6 +73,33 @@ def test_garch_forecast_is_the_mean_h_step_variance_from_training_parameters():
     assert fc.iloc[0] == pytest.approx(math.sqrt(np.mean(h)) / 100)
 
 
+def test_the_closed_form_garch_path_equals_arch_and_warm_starts_carry_parameters():
+    rng = np.random.default_rng(2)
+    r = pd.Series(rng.standard_t(5, 3000) * 0.02,
+                  index=pd.date_range("2020-01-01", periods=3000, freq="h", tz="UTC"))
+    slow = garch_forecast(r, r.index[1999], horizon=24)
+    start: dict = {}
+    fast = garch_forecast(r, r.index[1999], horizon=24, closed_form=True, start=start)
+    assert fast.index.equals(slow.index) and len(fast) == 1000
+    np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-10)
+    assert set(start) == {"t"} and len(start["t"]) == 4  # omega, alpha, beta, nu
+    later = garch_forecast(r, r.index[2499], horizon=24, closed_form=True, start=start)
+    np.testing.assert_allclose(later.to_numpy(),
+                               garch_forecast(r, r.index[2499], horizon=24).to_numpy(), rtol=1e-4)
+
+
+def test_har_clips_components_outside_the_fitted_range():
+    rng = np.random.default_rng(3)
+    n = 300
+    comps = {c: np.exp(rng.normal(-4, 0.3, n)) for c in HAR_COLUMNS}
+    train = pd.DataFrame({**comps, "target_rv": comps["har_rv_w"] * np.exp(rng.normal(0, 0.2, n))})
+    model = fit_har(train)
+    tiny = pd.DataFrame({c: [1e-12] for c in HAR_COLUMNS})  # a flat stretch of bars
+    floor = pd.DataFrame({c: [train[c].min()] for c in HAR_COLUMNS})
+    assert model.predict(tiny)[0] == pytest.approx(model.predict(floor)[0])
+    assert 1e-3 < model.predict(tiny)[0] < 0.1
+
+
 def test_mincer_zarnowitz_and_diebold_mariano():
     f = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
     mz = mincer_zarnowitz(f, f)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from training.gate import decide
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.gate import MIN_COMMON_ROWS, decide, gate_inputs
+from training.metrics import qlike
 
 
 def test_better_challenger_is_promoted():
@@ -35,3 +40,33 @@ def test_first_version_is_crowned_and_says_why():
 def test_a_champion_on_other_features_is_not_replaced_automatically():
     d = decide(0.60, 0.72, None, has_champion=True)
     assert not d.promote and "promote by hand" in d.as_tag()
+
+
+def holdout(rows: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    target = np.exp(rng.normal(-3, 0.3, rows))
+    return pd.DataFrame({
+        "symbol": np.where(np.arange(rows) % 2, "A", "B"),
+        "event_timestamp": pd.date_range("2024-01-01", periods=rows, freq="D", tz="UTC"),
+        "target_rv": target, "lightgbm": target * 1.1, "har": target * 1.3})
+
+
+def test_gate_inputs_compare_all_three_on_the_rows_the_champion_forecast():
+    h = holdout()
+    champ = h.set_index(["symbol", "event_timestamp"])["target_rv"].iloc[:35] * 0.8
+    champ.iloc[0] = 0.0  # a non-positive forecast is no forecast
+    g = gate_inputs(h, "lightgbm", "har", champ)
+    rows = h.iloc[1:35]
+    assert g.rows == 34
+    assert g.challenger_qlike == pytest.approx(qlike(rows["target_rv"], rows["lightgbm"]))
+    assert g.best_baseline_qlike == pytest.approx(qlike(rows["target_rv"], rows["har"]))
+    assert g.champion_qlike == pytest.approx(qlike(rows["target_rv"], rows["target_rv"] * 0.8))
+
+
+def test_too_few_common_rows_leave_the_champion_unjudged_on_the_whole_holdout():
+    h = holdout()
+    champ = h.set_index(["symbol", "event_timestamp"])["target_rv"].iloc[:MIN_COMMON_ROWS - 1]
+    g = gate_inputs(h, "lightgbm", "har", champ)
+    assert g.champion_qlike is None and g.rows == 40
+    assert g.challenger_qlike == pytest.approx(qlike(h["target_rv"], h["lightgbm"]))
+    assert gate_inputs(h, "lightgbm", "har", None).champion_qlike is None
