@@ -7,7 +7,11 @@ PORT ?= 3000
 HOST ?= 127.0.0.1
 # uv from PATH, else a private copy installed with pip into .uv-bootstrap/
 UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.uv-bootstrap/bin/uv)
-ENV_STAMP := .venv/.cryptovol-synced
+# optional dependency groups to install too, e.g. `make test EXTRAS=seq` (the GRU challenger)
+EXTRAS ?=
+empty :=
+space := $(empty) $(empty)
+ENV_STAMP := .venv/.cryptovol-synced$(if $(strip $(EXTRAS)),-$(subst $(space),-,$(strip $(EXTRAS))))
 
 .PHONY: help env run pipeline serve bento test test-fast lint clean
 
@@ -19,7 +23,8 @@ $(CURDIR)/.uv-bootstrap/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv-bootstrap uv
 
 $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen $(foreach e,$(EXTRAS),--extra $(e))
+	@rm -f .venv/.cryptovol-synced*
 	@touch $@
 
 env: $(ENV_STAMP) ## Create/refresh .venv from uv.lock

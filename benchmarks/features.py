@@ -17,13 +17,14 @@ import argparse
 import ctypes
 import gc
 import json
-import multiprocessing as mp
 import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.fresh_process import in_fresh_process  # noqa: E402
 
 
 def _measure(kind: str, symbols: int, years: float, queue) -> None:
@@ -46,12 +47,7 @@ def _measure(kind: str, symbols: int, years: float, queue) -> None:
 
 
 def measure(kind: str, symbols: int, years: float) -> dict:
-    queue = mp.get_context("spawn").Queue()
-    proc = mp.get_context("spawn").Process(target=_measure, args=(kind, symbols, years, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return in_fresh_process(_measure, kind, symbols, years)
 
 
 def main() -> None:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.fresh_process import in_fresh_process  # noqa: E402
 
 
 def _measure(profile_name: str, coins: int, years: float, horizon: int, folds: int, queue) -> None:
@@ -77,13 +78,7 @@ def _measure(profile_name: str, coins: int, years: float, horizon: int, folds: i
 
 
 def measure(profile_name: str, coins: int, years: float, horizon: int, folds: int) -> dict:
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    proc = context.Process(target=_measure, args=(profile_name, coins, years, horizon, folds, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return in_fresh_process(_measure, profile_name, coins, years, horizon, folds)
 
 
 def main() -> None:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     training_profile: Literal["fast", "reference"] = Field(
         default="fast", description="Model settings of the walk-forward and the refit "
         "(training/profiles.py): `fast`, or `reference` (the slower settings of earlier releases).")
+    sequence_model: bool = Field(
+        default=False, description="Also evaluate the GRU challenger (training/sequence.py; "
+        "needs the `seq` extra: `make env EXTRAS=seq`).")
     level_map: Literal["smearing", "per-coin", "slope"] = Field(
         default="smearing", description="How the forecast level is fitted on held-out rows "
         "(training/calibration.py): one smearing factor (best QLIKE), per-coin factors, or "

@@ -15,7 +15,7 @@ models_app = typer.Typer(help="List, promote and roll back model versions.", no_
 Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
 Bar = Annotated[str | None, typer.Option(help="Bar size (env CRYPTOVOL_BAR; default 1d).")]
 Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
-FORECASTERS = ("lightgbm", "catboost", "persistence", "ewma", "har", "garch")
+FORECASTERS = ("lightgbm", "catboost", "gru", "persistence", "ewma", "har", "garch")
 
 
 def training_table(summary) -> Table:
@@ -38,6 +38,9 @@ def training_table(summary) -> Table:
                      f"champion v{summary.champion_version}")
     for flag in summary.leakage_flags:
         err.print(f"[bold white on red] LEAKAGE AUDIT [/] {flag}")
+    for prompt in summary.leakage_prompts:
+        err.print(f"[bold black on yellow] LEAKAGE PROMPT [/] {prompt} — the direct checks passed "
+                  "(see the report's leakage audit)")
     return table
 
 
@@ -65,6 +68,10 @@ def train(
     level_map: Annotated[str | None, typer.Option(
         help="Forecast level shipped: smearing, per-coin or slope; the report compares all "
              "three (env CRYPTOVOL_LEVEL_MAP; default smearing).")] = None,
+    sequence_model: Annotated[bool | None, typer.Option(
+        "--sequence-model/--no-sequence-model",
+        help="Also evaluate the GRU challenger on the same folds (needs `make env EXTRAS=seq`; "
+             "env CRYPTOVOL_SEQUENCE_MODEL).")] = None,
     home: Home = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
 ) -> None:
@@ -76,12 +83,20 @@ def train(
 
     settings = bootstrap(home=home, bar=bar, folds=folds, embargo=embargo,
                          tune_trials=tune_trials, promotion_margin=margin,
-                         training_profile=profile, level_map=level_map)
+                         training_profile=profile, level_map=level_map,
+                         sequence_model=sequence_model)
     horizons = list(dict.fromkeys(horizons or [settings.horizon]))
     configure_logging(verbose)
     from feature_repo import candle_store
     from flows.runtime import flow_services
 
+    if settings.sequence_model:  # fail before any flow starts
+        from training.sequence import require
+
+        try:
+            require()
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     if candle_store.read_candles(settings.home, settings.bar).empty:  # fail before any flow starts
         raise fail(f"no {settings.bar} candles in {settings.home / 'candles'}: "
                    f"run `cryptovol ingest PATH --bar {settings.bar}` first")

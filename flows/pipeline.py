@@ -65,6 +65,7 @@ class TrainingSummary:
     metrics: dict[str, float]
     leakage_flags: list[str]
     report: str
+    leakage_prompts: tuple[str, ...] = ()
 
 
 @flow(name="training")
@@ -78,7 +79,8 @@ def training_pipeline_flow(settings: Settings, redis_url: str) -> TrainingSummar
         online_symbols=len(online), model_name=trained.model.name,
         model_version=trained.model.version, champion_version=trained.model.champion_version,
         gate=trained.model.decision.as_tag(), metrics=trained.metrics,
-        leakage_flags=trained.leakage_flags, report=trained.report)
+        leakage_flags=trained.leakage_flags, report=trained.report,
+        leakage_prompts=trained.leakage_prompts)
 
 
 @dataclass(frozen=True)

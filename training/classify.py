@@ -138,9 +138,17 @@ def f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return float(ps[best])
 
 
+def thinned(frame: pd.DataFrame, stride: int) -> pd.DataFrame:
+    """Every ``stride``-th bar of ``frame`` (by timestamp, every coin at those bars)."""
+    if stride <= 1:
+        return frame
+    bar_number = frame["event_timestamp"].rank(method="dense").astype(int)
+    return frame[(bar_number % stride).to_numpy() == 0]
+
+
 def classify_fold(fit: pd.DataFrame, valid: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame,
-                  features: list[str], har: np.ndarray, profile: TrainingProfile = DEFAULT
-                  ) -> pd.DataFrame:
+                  features: list[str], har: np.ndarray, profile: TrainingProfile = DEFAULT,
+                  horizon: int = 1) -> pd.DataFrame:
     """Regime and spike probabilities for a fold's test rows: the profile's model families and
     the HAR-bucket baseline. Columns ``regime``/``spike`` hold the truth (NaN where unknown);
     ``spike_<family>_cut`` the spike decision threshold chosen on the validation block."""
@@ -149,6 +157,7 @@ def classify_fold(fit: pd.DataFrame, valid: pd.DataFrame, train: pd.DataFrame, t
     out["regime"] = regime_labels(test, test["target_rv"], cuts)
     out["spike"] = test["target_spike"].to_numpy()
     har_regime = regime_labels(test, pd.Series(har, index=test.index), cuts)
+    fit = thinned(fit, profile.classifier_stride(horizon))
     for task, classes, y_of in (
         ("regime", REGIME_CLASSES, lambda f: regime_labels(f, f["target_rv"], cuts)),
         ("spike", 2, lambda f: f["target_spike"].to_numpy()),
@@ -202,7 +211,8 @@ def final_classifiers(frame: pd.DataFrame, features: list[str], horizon: int,
     chosen too; regime cut points from every row."""
     cuts = regime_thresholds(frame)
     cut = 0.5
-    frame = frame.sort_values("event_timestamp")
+    profile = profile.sized(len(frame))
+    frame = thinned(frame, profile.classifier_stride(horizon)).sort_values("event_timestamp")
     late = frame["event_timestamp"] > frame["event_timestamp"].quantile(0.8)
     models = {}
     for task, classes, y in (("regime", REGIME_CLASSES, regime_labels(frame, frame["target_rv"], cuts)),

@@ -21,6 +21,8 @@ from training.intervals import calibrate
 from training.models import REGRESSORS, base_column, best_iteration, fit_regressor, vol_scale
 from training.package import VolForecaster
 from training.profiles import DEFAULT, TrainingProfile
+from training.sequence import FAMILY as SEQUENCE_FAMILY
+from training.sequence import SequenceConfig, fit_sequence
 from training.tuning import tune
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ class Evaluation:
 
     @property
     def forecasters(self) -> list[str]:
-        return [*REGRESSORS, *BASELINES]
+        return [*self.iterations, *BASELINES]
 
 
 def regular_returns(returns: pd.DataFrame, bar: pd.Timedelta) -> dict[str, pd.Series]:
@@ -139,13 +141,17 @@ def walk_forward_evaluation(
     frame: pd.DataFrame, returns: pd.DataFrame, features: list[str], folds: list[Fold],
     bar: pd.Timedelta, horizon: int, stale_window: int, progress: Callable | None = None,
     tune_trials: int = 0, profile: TrainingProfile = DEFAULT, level_map: str = "smearing",
+    sequence: SequenceConfig | None = None,
 ) -> Evaluation:
-    """Fit every model family and baseline on each fold's training window; forecast its test block."""
+    """Fit every model family and baseline on each fold's training window; forecast its test
+    block. ``sequence``: also the GRU challenger (``training.sequence``) with these settings."""
     frame = frame.sort_values(["event_timestamp", "symbol"], ignore_index=True)
+    profile = profile.sized(len(frame))
     series = regular_returns(returns, bar)
     persist = persistence(series, horizon, stale_window)
-    parts, iterations, scales = [], {k: [] for k in REGRESSORS}, {k: [] for k in REGRESSORS}
-    tuned: dict[str, list[dict]] = {k: [] for k in REGRESSORS}
+    families = [*REGRESSORS, *([SEQUENCE_FAMILY] if sequence else [])]
+    parts, iterations, scales = [], {k: [] for k in families}, {k: [] for k in families}
+    tuned: dict[str, list[dict]] = {k: [] for k in families}
     failures: list[dict] = []
     garch_start: dict[str, dict] = {}
     for fold in progress(folds) if progress else folds:
@@ -153,9 +159,12 @@ def walk_forward_evaluation(
         fit, valid = frame[m["fit"]], frame[m["valid"]]
         train, test = frame[m["train"]], frame[m["test"]]
         predictions = test[["symbol", "event_timestamp", "target_rv"]].assign(fold=fold.number)
-        for kind in REGRESSORS:
-            params = tune(kind, fit, valid, features, tune_trials, seed=fold.number, profile=profile)
-            model = fit_regressor(kind, fit, valid, features, params, profile)
+        for kind in families:
+            if kind == SEQUENCE_FAMILY:  # the windows read every row before t: the whole frame
+                params, model = {}, fit_sequence(frame, fit, valid, features, sequence)
+            else:
+                params = tune(kind, fit, valid, features, tune_trials, seed=fold.number, profile=profile)
+                model = fit_regressor(kind, fit, valid, features, params, profile)
             tuned[kind].append(params)
             raw, maps = level_maps(model, features, valid, horizon)
             point = maps[level_map]
@@ -177,13 +186,13 @@ def walk_forward_evaluation(
                                    garch_start)
         predictions[["har", "garch"]] = base[["har", "garch"]].to_numpy()
         classes = classify_fold(fit, valid, train, test, features, predictions["har"].to_numpy(),
-                                profile)
+                                profile, horizon)
         parts.append(pd.concat([predictions, classes], axis=1))
         log.info("fold %d: fit %d, valid %d, test %d rows (%s .. %s)", fold.number, len(fit),
                  len(valid), len(test), fold.test_start.date(), fold.test_end.date())
     oof = pd.concat(parts, ignore_index=True).merge(persist, on=["symbol", "event_timestamp"],
                                                     how="left")
-    cols = ["symbol", "event_timestamp", "fold", "target_rv", *REGRESSORS, *BASELINES, "stale"]
+    cols = ["symbol", "event_timestamp", "fold", "target_rv", *families, *BASELINES, "stale"]
     cols += [c for c in oof.columns if c not in cols]  # regime / spike truth and probabilities
     return Evaluation(oof=oof[cols], folds=folds, iterations=iterations, scales=scales, params=tuned,
                       next_returns=next_returns(series), baseline_failures=failures)

@@ -22,7 +22,7 @@ from feature_repo.refresh import lookback_bars
 from feature_repo.transforms.config import config_for, feature_names
 from feature_repo.transforms.features import compute_features
 from feature_repo.transforms.targets import spike_rule
-from training import leakage
+from training import leakage, sequence
 from training.backtest import backtest
 from training.calibration import SLOPE_BOUNDS, fit_level
 from training.champion import ChampionModel, live_forecasts
@@ -34,7 +34,7 @@ from training.folds import Fold, walk_forward
 from training.gate import GateDecision, GateInputs, decide, gate_inputs
 from training.intervals import calibrate
 from training.level_report import level_comparison
-from training.models import base_column, regressor, training_target
+from training.models import REGRESSORS, base_column, regressor, training_target
 from training.package import VolForecaster
 from training.profiles import DEFAULT, TrainingProfile, profile
 from training.registry import (
@@ -60,6 +60,7 @@ class TrainSummary:
     metrics: dict[str, float]
     leakage_flags: list[str]  # what held the run back (empty: the audit's checks passed)
     report: str
+    leakage_prompts: tuple[str, ...] = ()  # threshold prompts the direct checks answered
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,13 @@ def load_training_data(settings: Settings, redis_url: str) -> TrainingData:
 def evaluate(data: TrainingData, settings: Settings, prof: TrainingProfile
              ) -> tuple[Evaluation, Scores, dict]:
     """Walk-forward of every model and baseline on the same folds; scores; classification."""
+    if settings.sequence_model:
+        sequence.require()
     evaluation = walk_forward_evaluation(
         data.frame, data.returns, data.features, data.folds, pd.Timedelta(settings.bar_delta),
         settings.horizon, stale_window=config_for(settings).long, tune_trials=settings.tune_trials,
-        profile=prof, level_map=settings.level_map)
+        profile=prof, level_map=settings.level_map,
+        sequence=sequence.SequenceConfig.for_bar(settings.bar) if settings.sequence_model else None)
     scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
     return evaluation, scores, classification_scores(evaluation.oof)
 
@@ -118,7 +122,9 @@ def audit_leakage(data: TrainingData, settings: Settings, prompts: list[str]) ->
 
 def final_model(family: str, frame: pd.DataFrame, features: list[str], iterations: list[int],
                 params: dict | None = None, profile: TrainingProfile = DEFAULT):
-    """Refit the chosen family on every row, with the median best iteration of the folds."""
+    """Refit the chosen family on every row, with the median best iteration of the folds (and
+    the settings the walk-forward used on this frame: ``TrainingProfile.sized``)."""
+    profile = profile.sized(len(frame))
     model = regressor(family, profile, params, rounds=max(int(np.median(iterations)), 10))
     y = training_target(frame, features)
     ok = np.isfinite(y.to_numpy())
@@ -149,12 +155,27 @@ def build_package(data: TrainingData, evaluation: Evaluation, family: str, setti
         calibration=calibration)
 
 
+def servable_family(scores: Scores) -> tuple[str, str | None]:
+    """The family to register — the best servable one — and, when a sequence model scored
+    better, the note that says why it is not the one registered."""
+    servable = [m for m in REGRESSORS if m in scores.pooled.index]
+    family = min(servable, key=lambda m: float(scores.pooled.loc[m, "qlike"]))
+    if scores.best_model == family:
+        return family, None
+    return family, (f"{scores.best_model} had the best QLIKE "
+                    f"({float(scores.pooled.loc[scores.best_model, 'qlike']):.4f} vs {family}'s "
+                    f"{float(scores.pooled.loc[family, 'qlike']):.4f}) but sequence models are not "
+                    f"servable yet (the online store holds each coin's newest row, not its last "
+                    f"bars): {family} is registered")
+
+
 def gate_step(settings: Settings, data: TrainingData, evaluation: Evaluation, scores: Scores,
-              audit: leakage.LeakageAudit, evidence: str | None) -> tuple[GateDecision, GateInputs]:
+              audit: leakage.LeakageAudit, evidence: str | None, family: str
+              ) -> tuple[GateDecision, GateInputs]:
     """The gate compares on the latest test block: the rows both this run and the champion
     forecast out of sample (the champion's own OOF forecasts, and its forecasts for the bars
     after its training data — the regime a retrain answers — never in-sample predictions)."""
-    family, oof = scores.best_model, evaluation.oof
+    oof = evaluation.oof
     last = oof[(oof["fold"] == data.folds[-1].number) & scored_rows(oof, [family, scores.best_baseline])]
     client = configure(settings)
     has_champion = champion_version(client, settings.registered_model) is not None
@@ -193,11 +214,13 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
     data = load_training_data(settings, redis_url)
     evaluation, scores, classification = evaluate(data, settings, prof)
     audit = audit_leakage(data, settings, scores.leakage_flags)
-    family = scores.best_model
+    family, not_served = servable_family(scores)
     package = build_package(data, evaluation, family, settings, prof)
     sample = data.frame.sample(min(len(data.frame), 5000), random_state=0)
     importance = global_importance(shap_values(package.regressor, sample, data.features))
-    decision, inputs = gate_step(settings, data, evaluation, scores, audit, evidence)
+    decision, inputs = gate_step(settings, data, evaluation, scores, audit, evidence, family)
+    if not_served:
+        decision = GateDecision(decision.promote, [*decision.reasons, not_served])
 
     strategies = list(dict.fromkeys([family, scores.best_baseline, "persistence"]))
     risk = backtest(evaluation.oof[scored_rows(evaluation.oof, strategies)], evaluation.next_returns,
@@ -234,8 +257,9 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
                       thresholds=fitted_thresholds(data.frame, settings.horizon, package))
     registered = log_and_register(run, settings, tags, decision)
     log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)",
-             len(data.frame), family, scores.pooled.loc[family, "qlike"], scores.best_baseline,
-             scores.pooled.loc[scores.best_baseline, "qlike"], 100 * scores.gain,
-             scores.dm[family]["dm_pvalue"])
+             len(data.frame), scores.best_model, scores.pooled.loc[scores.best_model, "qlike"],
+             scores.best_baseline, scores.pooled.loc[scores.best_baseline, "qlike"],
+             100 * scores.gain, scores.dm[scores.best_model]["dm_pvalue"])
     return TrainSummary(model=registered, rows=len(data.frame), metrics=metrics,
-                        leakage_flags=audit.flags, report=str(report_html))
+                        leakage_flags=audit.flags, report=str(report_html),
+                        leakage_prompts=tuple(audit.prompts) if not audit.suspected else ())

@@ -22,7 +22,13 @@ import pandas as pd
 from feature_repo.transforms.targets import TARGET
 from training.profiles import DEFAULT, TrainingProfile
 
-REGRESSORS = ("lightgbm", "catboost")
+REGRESSORS = ("lightgbm", "catboost")  # the servable families (training.sequence adds "gru")
+MODEL_FAMILIES = (*REGRESSORS, "gru")  # every family a walk-forward may evaluate
+
+
+def models_in(frame) -> list[str]:
+    """The model families that forecast in an out-of-fold table (its columns)."""
+    return [m for m in MODEL_FAMILIES if m in frame.columns]
 TARGET_BASE = "ewma_vol"
 
 
@@ -83,6 +89,8 @@ def vol_scale(model, valid: pd.DataFrame, features: list[str]) -> float:
 
 
 def best_iteration(model) -> int:
+    if hasattr(model, "best_iteration") and not isinstance(model, lgb.LGBMRegressor):
+        return int(model.best_iteration)  # training.sequence: epochs
     if isinstance(model, lgb.LGBMRegressor):
         return int(model.best_iteration_ or model.n_estimators)
     return int(model.get_best_iteration() or model.tree_count_)

@@ -20,12 +20,12 @@ from cryptovol import files  # noqa: E402
 from training.classify import reliability  # noqa: E402
 from training.evaluate import BASELINES  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
-from training.models import REGRESSORS  # noqa: E402
+from training.models import MODEL_FAMILIES, models_in  # noqa: E402
 from training.report_audit import audit_banner, audit_section  # noqa: E402
 from training.report_intervals import interval_section  # noqa: E402
 from training.scoring import Scores, scored_rows, valid  # noqa: E402
 
-FORECASTERS = [*REGRESSORS, *BASELINES]
+FORECASTERS = [*MODEL_FAMILIES, *BASELINES]
 REGIME_LABELS = ("Low", "Medium", "High")
 
 
@@ -69,7 +69,8 @@ def error_by_regime(oof: pd.DataFrame):
     """Mean QLIKE per forecaster within terciles of the realized vol (display terciles only)."""
     cuts = oof["target_rv"].quantile([1 / 3, 2 / 3]).to_numpy()
     regime = np.digitize(oof["target_rv"], cuts)
-    table = pd.DataFrame({f: _losses(oof, f).groupby(regime).mean() for f in FORECASTERS})
+    table = pd.DataFrame({f: _losses(oof, f).groupby(regime).mean() for f in FORECASTERS
+                          if f in oof.columns})
     table.index = [REGIME_LABELS[i] for i in table.index]
     fig, ax = plt.subplots(figsize=(8, 3.2))
     table.T.plot.bar(ax=ax, rot=0)
@@ -217,7 +218,7 @@ def build_report(oof: pd.DataFrame, scores: Scores, meta: dict, gate: list[str],
                  importance: pd.Series | None = None, backtest: dict | None = None,
                  levels: pd.DataFrame | None = None) -> tuple[str, dict]:
     """The HTML page and its JSON twin."""
-    data = oof[scored_rows(oof, list(REGRESSORS))]  # a baseline's missing rows stay NaN
+    data = oof[scored_rows(oof, models_in(oof))]  # a baseline's missing rows stay NaN
     series_png, series = forecast_vs_realized(data, scores, annualize)
     regime_png, regime = error_by_regime(data)
     mz_png = mincer_zarnowitz_scatter(data, scores.best_model, annualize)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from training.evaluate import BASELINES
 from training.metrics import diebold_mariano, mincer_zarnowitz, qlike_losses, vol_metrics
-from training.models import REGRESSORS
+from training.models import models_in
 
 # the leakage audit's prompts (DESIGN.md: a gain that looks too good is a bug until proven
 # otherwise); the proof either way is the direct evidence of ``training.leakage``
@@ -138,8 +138,9 @@ def score(oof: pd.DataFrame, horizon: int, annualize: float) -> Scores:
     converge) loses its own rows only, never the models'. Baselines are ranked on the rows all of
     them cover; a model's gain and Diebold-Mariano test against the best baseline use the rows
     both cover."""
-    forecasters = [*REGRESSORS, *BASELINES]
-    mask = scored_rows(oof, list(REGRESSORS))
+    models = models_in(oof)
+    forecasters = [*models, *BASELINES]
+    mask = scored_rows(oof, models)
     data = oof[mask]
     if data.empty:
         raise ValueError("no test row has every forecast: too little history for the folds")
@@ -166,11 +167,11 @@ def score(oof: pd.DataFrame, horizon: int, annualize: float) -> Scores:
                                                  ranking.loc[valid(ranking, b), b])))
                   for b in BASELINES if valid(ranking, b).any()}
     best_baseline = min(baseline_q, key=baseline_q.get)
-    best_model = str(pooled.loc[list(REGRESSORS), "qlike"].astype(float).idxmin())
+    best_model = str(pooled.loc[models, "qlike"].astype(float).idxmin())
     common = data[valid(data, best_baseline)]
     gain = 1.0 - (float(np.mean(qlike_losses(common["target_rv"], common[best_model])))
                   / float(np.mean(qlike_losses(common["target_rv"], common[best_baseline]))))
-    dm = {m: panel_dm(common, m, best_baseline, horizon) for m in REGRESSORS}
+    dm = {m: panel_dm(common, m, best_baseline, horizon) for m in models}
 
     flags = []
     if gain > MAX_PLAUSIBLE_GAIN:
@@ -184,7 +185,7 @@ def score(oof: pd.DataFrame, horizon: int, annualize: float) -> Scores:
             flags.append(f"persistence beats a stale long-window vol by {persistence_gain:.0%} "
                          f"QLIKE (> {MAX_PERSISTENCE_GAIN:.0%}): the target may overlap the recent "
                          "returns")
-    detail = symbol_metrics(data, forecasters, list(REGRESSORS), best_baseline, horizon, annualize)
+    detail = symbol_metrics(data, forecasters, models, best_baseline, horizon, annualize)
     return Scores(pooled=pooled, per_symbol=per_symbol, per_fold=per_fold, best_model=best_model,
                   best_baseline=best_baseline, gain=float(gain), dm=dm, rows_scored=int(mask.sum()),
                   rows_total=len(oof), leakage_flags=flags, per_symbol_metrics=detail,

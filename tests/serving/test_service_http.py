@@ -111,6 +111,9 @@ def test_the_answer_is_the_registered_package_on_the_online_row(served):
         low, high = got["regime"]["cut_points"]
         assert 0 < low < high
         assert 0 <= got["spike_probability"] <= 1 and "median" in got["spike_rule"]
+        cut = champion.forecaster.classifiers.spike_cut  # chosen on validation, carried by the package
+        assert got["spike_cut"] == cut and 0 < cut < 1
+        assert got["spike"] is (got["spike_probability"] >= cut) is bool(want["spike"])
 
 
 def test_staleness_is_flagged_and_can_be_refused(served):

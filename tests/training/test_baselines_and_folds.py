@@ -115,3 +115,31 @@ def test_mincer_zarnowitz_and_diebold_mariano():
     assert dm["dm_stat"] == pytest.approx(d.mean() / se)
     assert dm["dm_pvalue"] == pytest.approx(2 * (1 - 0.5 * (1 + math.erf(abs(d.mean() / se) / math.sqrt(2)))))
     np.testing.assert_allclose(qlike_losses([0.2], [0.1]), [4 - math.log(4) - 1])
+
+
+def test_a_coin_with_a_short_history_gets_the_pooled_har_and_the_reason_is_recorded():
+    from training.evaluate import _baselines_for_fold
+    from training.folds import Fold
+    from training.profiles import FAST
+
+    rng = np.random.default_rng(4)
+    days = pd.date_range("2023-01-01", periods=600, freq="D", tz="UTC")
+
+    def coin(symbol: str, start: int) -> pd.DataFrame:
+        n = len(days) - start
+        comps = {c: np.exp(rng.normal(-3.5, 0.3, n)) for c in HAR_COLUMNS}
+        return pd.DataFrame({"symbol": symbol, "event_timestamp": days[start:], **comps,
+                             "target_rv": comps["har_rv_w"] * np.exp(rng.normal(0, 0.2, n))})
+
+    frame = pd.concat([coin("OLD", 0), coin("NEW", 480)], ignore_index=True)  # NEW: 20 train rows
+    fold = Fold(1, days[440], days[450], days[499], days[500], days[599])
+    train = frame[frame["event_timestamp"] <= fold.train_end]
+    test = frame[frame["event_timestamp"] >= fold.test_start]
+    returns = {s: pd.Series(rng.normal(0, 0.03, len(days)), index=days) for s in ("OLD", "NEW")}
+    failures: list[dict] = []
+    out = _baselines_for_fold(train, test, returns, fold, horizon=7, failures=failures,
+                              profile=FAST, garch_start={})
+    assert out["har"].notna().all() and (out["har"] > 0).all()  # NEW forecast by the pooled HAR
+    [har_note] = [f for f in failures if f["baseline"] == "har"]
+    assert har_note["symbol"] == "NEW" and har_note["fallback"] == "pooled HAR of every coin"
+    assert "at least 350 complete training rows" in har_note["reason"]  # 50 windows x H = 7

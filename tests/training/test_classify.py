@@ -62,3 +62,27 @@ def test_the_spike_cut_maximizes_f1_on_validation_and_decides_the_reported_f1():
     assert at_half["f1"] == pytest.approx(2 / 3) and at_half["recall"] == 0.5
     assert at_cut["f1"] == pytest.approx(0.8) and at_cut["precision"] == pytest.approx(2 / 3)
     assert at_cut["roc_auc"] == at_half["roc_auc"]  # ranking metrics do not move
+
+
+def test_classifiers_of_the_fast_profile_fit_every_kth_bar_of_every_coin():
+    from training.classify import thinned
+    from training.profiles import FAST, REFERENCE
+
+    strides = (FAST.classifier_stride(24), FAST.classifier_stride(7), REFERENCE.classifier_stride(24))
+    assert strides == (3, 1, 1)
+    ts = pd.date_range("2024-01-01", periods=9, freq="h", tz="UTC")
+    frame = pd.DataFrame({"symbol": ["A", "B"] * 9, "event_timestamp": ts.repeat(2)})
+    kept = thinned(frame, 3)
+    assert list(kept["event_timestamp"].unique()) == [ts[2], ts[5], ts[8]]  # bars 3, 6, 9
+    assert (kept.groupby("event_timestamp").size() == 2).all()  # both coins at each kept bar
+    assert thinned(frame, 1) is frame
+
+
+def test_the_fast_profile_keeps_the_reference_trees_on_a_small_frame():
+    from training.profiles import FAST, REFERENCE
+
+    small, large = FAST.sized(40_000), FAST.sized(262_560)
+    assert small.lightgbm == REFERENCE.lightgbm and small.catboost == REFERENCE.catboost
+    assert small.early_stopping_rounds == REFERENCE.early_stopping_rounds
+    assert small.garch_closed_form and small.classifier_families == ("lightgbm",)  # the rest stays
+    assert large is FAST and REFERENCE.sized(10) is REFERENCE

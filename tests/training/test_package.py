@@ -75,3 +75,18 @@ def test_saved_package_answers_what_the_evaluated_one_did(tmp_path, family):
     top = loaded.explain(test.head(2), top=2)
     assert [len(row) for row in top] == [2, 2]
     assert {c["feature"] for c in top[0]} == set(FEATURES)
+
+
+def test_a_level_map_travels_with_the_saved_package(tmp_path):
+    from training.calibration import LevelCalibration
+
+    frame = noisy(1500, {"A": 0.2, "B": 0.4}, 4)
+    model = fit_regressor("lightgbm", frame.iloc[:900], frame.iloc[900:1200], FEATURES)
+    level = LevelCalibration(slope=0.9, intercept=0.05, per_coin={"A": 0.1})
+    package = VolForecaster(model, FEATURES, 1.0, "ewma_vol", calibration=level)
+    test = frame.iloc[1200:]
+    raw = test["ewma_vol"].to_numpy() * np.exp(model.predict(test[FEATURES]))
+    own = np.where(test["symbol"] == "A", 0.1, 0.05)
+    np.testing.assert_allclose(package.predict(test)["vol"], np.exp(own + 0.9 * np.log(raw)))
+    loaded = VolForecaster.load(package.save(tmp_path / "package"))
+    pd.testing.assert_frame_equal(loaded.predict(test), package.predict(test))
