@@ -124,7 +124,7 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
     pd.testing.assert_frame_equal(
         served.model.predict(rows[["symbol", *FEATURES]]).set_axis(rows.index), evaluated)
     assert list(evaluated.columns) == ["vol", "vol_lo80", "vol_hi80", "vol_lo95", "vol_hi95",
-                                       "p_low", "p_medium", "p_high", "p_spike"]
+                                       "p_low", "p_medium", "p_high", "p_spike", "spike"]
     ordered = evaluated[["vol_lo95", "vol_lo80", "vol", "vol_hi80", "vol_hi95"]].to_numpy()
     assert (ordered[:, 1:] > ordered[:, :-1]).all()
     np.testing.assert_allclose(evaluated[["p_low", "p_medium", "p_high"]].sum(axis=1), 1.0)
