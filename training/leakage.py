@@ -14,7 +14,7 @@ whether the run's inputs obey the time convention, checked directly:
   validation block and no training row's target past the start of the test block, on the
   rows actually used.
 
-A run is held back when a check fails, or when a prompt fired and no check could run.
+A run is held back when a check fails, or when a prompt fired and the checks could not all run.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pandas as pd
 from training.folds import Fold
 
 RTOL, ATOL = 1e-6, 1e-10
+EVIDENCE = ("purged_folds", "features_point_in_time", "target_after_t")  # all needed to clear a prompt
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,20 @@ class LeakageAudit:
         return [c for c in self.checks if not c.passed]
 
     @property
+    def complete(self) -> bool:
+        """Every direct check ran (a home without candles cannot recompute features)."""
+        return set(EVIDENCE) <= {c.name for c in self.checks}
+
+    @property
     def suspected(self) -> bool:
-        return bool(self.failed) or (bool(self.prompts) and not self.checks)
+        return bool(self.failed) or (bool(self.prompts) and not self.complete)
 
     @property
     def flags(self) -> list[str]:
         """What holds a run back, in words (empty: nothing does)."""
         out = [f"{c.name} failed: {c.detail}" for c in self.failed]
-        if self.prompts and not self.checks:
-            out += [f"{p} (no direct check could run)" for p in self.prompts]
+        if self.prompts and not self.complete:
+            out += [f"{p} (the direct checks could not all run)" for p in self.prompts]
         return out
 
     def to_json(self) -> dict:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import html
 
+from training.leakage import EVIDENCE
+
 
 def audit_banner(audit: dict | None, prompts: list[str]) -> str:
     """Red for what holds the run back; amber for a prompt the direct checks answered."""
     if audit is None:  # a report without the audit: every prompt holds it back
         return "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(p)}</div>' for p in prompts)
     failed = [c for c in audit["checks"] if not c["passed"]]
+    ran = {c["name"] for c in audit["checks"]} >= set(EVIDENCE)
     out = "".join(f'<div class="flag">LEAKAGE AUDIT: {html.escape(c["name"])} failed: '
                   f'{html.escape(c["detail"])}</div>' for c in failed)
     for p in audit["prompts"]:
-        verdict = ("no direct check could run" if not audit["checks"] else
-                   "the direct checks below failed" if failed else
+        verdict = ("the direct checks below failed" if failed else
+                   "the direct checks could not all run: held back" if not ran else
                    "the direct checks below passed: not held back by the threshold alone")
-        css = "flag" if failed or not audit["checks"] else "prompt"
+        css = "flag" if failed or not ran else "prompt"
         out += f'<div class="{css}">LEAKAGE PROMPT: {html.escape(p)} — {verdict}</div>'
     return out
 

@@ -85,10 +85,17 @@ def test_folds_from_walk_forward_are_purged_and_an_unpurged_fold_is_caught():
     assert not bad.passed and "training target ends" in bad.detail
 
 
-def test_a_prompt_holds_a_run_back_only_without_passing_evidence():
+def test_a_prompt_holds_a_run_back_unless_every_direct_check_ran_and_passed():
+    from training.leakage import Check
+
     prompt = ["catboost beats garch by 21% QLIKE (> 15%)"]
     assert LeakageAudit(prompts=prompt).suspected  # nothing checked: the threshold decides
     ts = pd.Series(pd.date_range("2024-01-01", periods=300, freq="D", tz="UTC"))
     passed = purged_folds(ts, walk_forward(ts, timedelta(days=1), 7, folds=2), DAY, 7)
-    audit = LeakageAudit(checks=[passed], prompts=prompt)
+    partial = LeakageAudit(checks=[passed], prompts=prompt)  # no candles: features unchecked
+    assert partial.suspected and "could not all run" in partial.flags[0]
+    evidence = [passed, Check("features_point_in_time", True, "ok"), Check("target_after_t", True, "ok")]
+    audit = LeakageAudit(checks=evidence, prompts=prompt)
     assert not audit.suspected and audit.flags == []
+    failing = LeakageAudit(checks=[*evidence[:2], Check("target_after_t", False, "3 of 200")])
+    assert failing.suspected and failing.flags == ["target_after_t failed: 3 of 200"]
