@@ -83,7 +83,9 @@ def prefect_api(api_url: str | None, prefect_home: Path, timeout: float = 180.0,
     """
     if api_url:
         if not _healthy(api_url):
-            raise PrefectUnavailable(f"PREFECT_API_URL={api_url} does not answer; start that Prefect "
+            from cryptovol.backends import mask
+
+            raise PrefectUnavailable(f"PREFECT_API_URL={mask(api_url)} does not answer; start that Prefect "
                                      "server, or unset PREFECT_API_URL to use an embedded one")
         yield api_url
         return

@@ -137,7 +137,9 @@ def online_redis(settings: Settings) -> Iterator[str]:
     """Yield the URL of the online store's Redis for the duration of the block."""
     if settings.redis_url:
         if not ping(settings.redis_url, timeout=3):
-            raise RedisUnavailable(f"REDIS_URL={settings.redis_url} does not answer PING")
+            from cryptovol.backends import mask
+
+            raise RedisUnavailable(f"REDIS_URL={mask(settings.redis_url)} does not answer PING")
         yield settings.redis_url
         return
 

@@ -108,7 +108,7 @@ def report(
     from feature_repo import candle_store
     from flows.runtime import bootstrap
 
-    settings = bootstrap(home=home, bar=bar)
+    settings = bootstrap(check_backends=False, home=home, bar=bar)
     candles = candle_store.read_candles(settings.home, bar)
     if candles.empty:
         raise fail(f"no {bar} candles in {settings.home / 'candles'}: run `cryptovol ingest PATH` first")

@@ -186,7 +186,7 @@ def ui(
     from flows.runtime import bootstrap, run_until_interrupted
     from monitoring.workspace import workspace_dir
 
-    settings = bootstrap(home=home)
+    settings = bootstrap(check_backends=False, home=home)
     folder = workspace_dir(settings.home)
     if not folder.exists():
         err.print(f"note: {folder} is empty until `cryptovol monitor` has run", highlight=False)

@@ -24,9 +24,14 @@ from cryptovol.settings import Settings
 NOISY_LOGGERS = ("feast", "alembic", "mlflow", "urllib3", "httpx", "numexpr")
 
 
-def bootstrap(**overrides) -> Settings:
-    """Read the settings once, create the folders, point Prefect at CRYPTOVOL_HOME."""
+def bootstrap(check_backends: bool = True, **overrides) -> Settings:
+    """Read the settings once, check the configured backends (``cryptovol.backends``: before
+    anything is written), create the folders, point Prefect at CRYPTOVOL_HOME."""
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    if check_backends:
+        from cryptovol.backends import preflight
+
+        preflight(settings)
     settings.ensure_dirs()
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "feature_repo,training,monitoring")
