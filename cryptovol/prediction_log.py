@@ -125,9 +125,10 @@ def read_predictions(folder: Path) -> pd.DataFrame:
 
 
 def sink_for(settings) -> ParquetSink | Any:
-    """The configured backend: PostgreSQL with ``CRYPTOVOL_PREDICTION_LOG_URL``, else parquet."""
-    if settings.prediction_log_url is not None:
+    """The configured backend: PostgreSQL with ``CRYPTOVOL_PREDICTION_LOG_URL`` (or the platform
+    database, ``CRYPTOVOL_DATABASE_URL``), else parquet."""
+    if settings.prediction_log_secret is not None:
         from cryptovol.prediction_log_pg import PostgresSink
 
-        return PostgresSink(settings.prediction_log_url.get_secret_value())
+        return PostgresSink(settings.prediction_log_secret.get_secret_value())
     return ParquetSink(log_folder(settings.home, settings.bar))

@@ -75,8 +75,19 @@ class Settings(BaseSettings):
     monitor_cron: str = Field(default="30 0 * * *", description="When the scheduled monitor runs.")
     retrain_cron: str = Field(
         default="0 3 * * 0", description="When the scheduled max-age retrain checks the champion.")
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://... of the platform database (the production "
+        "profile): the Feast SQL registry, the prediction log and the monitoring log live there "
+        "(unset: files under CRYPTOVOL_HOME). A credential: never logged.")
     prediction_log_url: SecretStr | None = Field(
-        default=None, description="postgresql://... of the prediction log (unset: parquet files).")
+        default=None, description="postgresql://... of the prediction log (unset: "
+        "CRYPTOVOL_DATABASE_URL, else parquet files).")
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads", description="Where the per-coin stages run (flows/scale.py): a "
+        "thread pool in this process, or a Dask cluster (CRYPTOVOL_DASK_ADDRESS, else a local one).")
+    dask_address: str | None = Field(
+        default=None, description="tcp://scheduler:8786 of a running Dask cluster (unset with "
+        "CRYPTOVOL_TASK_RUNNER=dask: a temporary local cluster).")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
     serve_horizons: list[int] = Field(
@@ -142,6 +153,16 @@ class Settings(BaseSettings):
     @cached_property
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def prediction_log_secret(self) -> SecretStr | None:
+        """Where the prediction log goes: its own URL, else the platform database (or files)."""
+        return self.prediction_log_url or self.database_url
+
+    @property
+    def production(self) -> bool:
+        """The production profile: the platform database is configured."""
+        return self.database_url is not None
 
     @property
     def artifact_root(self) -> Path:

@@ -3,7 +3,8 @@
 The flow hands in what lives elsewhere (the champion's identity, its training reference, a
 ``predict`` function for point-in-time recomputation, the prediction log); this module reads the
 offline tables, scores, decides and appends the run to the monitoring log
-(``CRYPTOVOL_HOME/monitoring/monitor_<bar>.jsonl``), whose earlier lines give the policy its
+(``monitoring.record_log``: ``CRYPTOVOL_HOME/monitoring/monitor_<bar>.jsonl``, or a table of the
+platform database), whose earlier records give the policy its
 history: the drift verdicts against the current champion, and the last retrain.
 """
 
@@ -13,15 +14,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cryptovol import files
 from cryptovol.settings import Settings
 from feature_repo.offline_table import feature_table, target_table
-from monitoring import workspace
+from monitoring import record_log, workspace
 from monitoring.drift import DriftSummary
 from monitoring.performance import (
     Performance,
@@ -67,18 +66,14 @@ class MonitorResult:
                 + (f"; {self.record['shadow_evidence']}" if self.record.get("shadow_evidence") else ""))
 
 
-def log_path(settings: Settings) -> Path:
-    return settings.home / "monitoring" / f"monitor_{settings.bar}.jsonl"
-
-
 def history(settings: Settings) -> list[dict]:
-    """Earlier monitoring records, oldest first (a torn last line is skipped)."""
-    return files.read_jsonl(log_path(settings))[0]
+    """Earlier monitoring records, oldest first (``monitoring.record_log``)."""
+    return record_log.history(settings)
 
 
 def append_record(settings: Settings, record: dict) -> None:
-    """One JSON line per run (``cryptovol.files.append_jsonl``: locked, fsynced)."""
-    files.append_jsonl(log_path(settings), record)
+    """One record per run: a locked, fsynced JSON line, or a row of the platform database."""
+    record_log.append(settings, record)
 
 
 def champion_forecasts(settings: Settings, champion: Champion, after: pd.DataFrame,
