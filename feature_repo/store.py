@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 logging.getLogger("feast.repo_config").setLevel(logging.ERROR)
 
 FEATURE_STORE_YAML = FEATURE_REPO_DIR / "feature_store.yaml"
+# the production profile (CRYPTOVOL_DATABASE_URL): the same store with a PostgreSQL registry
+FEATURE_STORE_SQL_YAML = FEATURE_REPO_DIR / "feature_store_sql.yaml"
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,18 @@ def feast_variables(settings: Settings, redis_url: str) -> dict[str, str]:
     }
 
 
+def config_file(settings: Settings):
+    """``feature_store.yaml`` (file registry) or, in production, ``feature_store_sql.yaml``."""
+    return FEATURE_STORE_SQL_YAML if settings.database_url is not None else FEATURE_STORE_YAML
+
+
 def repo_config(settings: Settings, redis_url: str, timeout: float | None = None) -> RepoConfig:
     values = feast_variables(settings, redis_url)
+    if settings.database_url is not None:  # the SQL registry (a credential: not in `cryptovol env`)
+        values["CRYPTOVOL_DATABASE_URL"] = settings.database_url.get_secret_value()
     if timeout is not None:  # a service must not hang on a dead Redis
         values["CRYPTOVOL_FEAST_REDIS"] += f",socket_timeout={timeout},socket_connect_timeout={timeout}"
-    text = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], FEATURE_STORE_YAML.read_text())
+    text = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], config_file(settings).read_text())
     config = RepoConfig(**yaml.safe_load(text))
     config.repo_path = FEATURE_REPO_DIR
     return config
