@@ -16,6 +16,7 @@ from cryptovol.settings import REPO_ROOT
 from flows.cli_data import data_app, ingest
 from flows.cli_loop import monitor, refresh, replay, retrain, schedule, ui
 from flows.cli_models import models_app, train, training_table
+from flows.cli_stack import stack_app
 from flows.console import console, err, print_error
 from flows.console import fail as _fail
 
@@ -32,6 +33,7 @@ app.command()(ui)
 app.add_typer(data_app, name="data")
 app.command()(train)
 app.add_typer(models_app, name="models")
+app.add_typer(stack_app, name="stack")
 
 Bar = Annotated[str | None, typer.Option(help="Bar size to model, e.g. 1d or 1h (env CRYPTOVOL_BAR).")]
 Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
@@ -195,7 +197,7 @@ def env(home: Home = None) -> None:
     from feature_repo.store import feast_variables
     from flows.runtime import bootstrap
 
-    settings = bootstrap(home=home)
+    settings = bootstrap(check_backends=False, home=home)
     redis_url = settings.redis_url or running_platform_redis(settings)
     if redis_url is None:
         raise _fail("no Redis: set REDIS_URL, or keep `cryptovol serve` running in another shell")
