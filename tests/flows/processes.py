@@ -15,7 +15,8 @@ SLOW = float(os.environ.get("CRYPTOVOL_TEST_SLOWDOWN", "1"))
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in {"REDIS_URL", "MLFLOW_TRACKING_URI", "PREFECT_API_URL", "CRYPTOVOL_SUPERVISED"}}
+           if k not in {"REDIS_URL", "MLFLOW_TRACKING_URI", "PREFECT_API_URL", "CRYPTOVOL_SUPERVISED",
+                         "CRYPTOVOL_DATABASE_URL", "CRYPTOVOL_PREDICTION_LOG_URL"}}
     return {**env, "CRYPTOVOL_HOME": str(home), "COLUMNS": "200", **extra}
 
 
