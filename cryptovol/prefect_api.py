@@ -45,14 +45,22 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_server(prefect_home: Path, timeout: float) -> tuple[subprocess.Popen, str]:
-    """Start the embedded Prefect API; returns the process and its API URL once it is healthy."""
+def start_server(prefect_home: Path, timeout: float, scheduling: bool = False
+                 ) -> tuple[subprocess.Popen, str]:
+    """Start the embedded Prefect API; returns the process and its API URL once it is healthy.
+
+    ``scheduling``: a full server, whose scheduler service turns the deployments' crons into
+    runs. Without it the server is ephemeral (lighter: no scheduler, no late-run or cancellation
+    services), which is all a one-off flow run needs — and never fires a schedule.
+    """
     prefect_home.mkdir(parents=True, exist_ok=True)
     log_path = prefect_home / "server.log"
     env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_UI_ENABLED": "0",
-           "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT__SERVER_EPHEMERAL", None)
+    if not scheduling:
+        env["PREFECT__SERVER_EPHEMERAL"] = "1"
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     with log_path.open("ab") as out:
@@ -75,8 +83,9 @@ def start_server(prefect_home: Path, timeout: float) -> tuple[subprocess.Popen, 
 
 @contextlib.contextmanager
 def prefect_api(api_url: str | None, prefect_home: Path, timeout: float = 180.0,
-                attempts: int = 2) -> Iterator[str]:
-    """Yield the URL of a Prefect API for the block: ``api_url``, or an embedded server.
+                attempts: int = 2, scheduling: bool = False) -> Iterator[str]:
+    """Yield the URL of a Prefect API for the block: ``api_url``, or an embedded server
+    (``scheduling``: one that fires the deployments' schedules, see :func:`start_server`).
 
     The embedded server is tried ``attempts`` times (a port taken between the check and the
     bind, or a start-up that timed out under load) and stopped when the block ends.
@@ -92,7 +101,7 @@ def prefect_api(api_url: str | None, prefect_home: Path, timeout: float = 180.0,
     error: PrefectUnavailable | None = None
     for attempt in range(1, attempts + 1):
         try:
-            proc, url = start_server(prefect_home, timeout)
+            proc, url = start_server(prefect_home, timeout, scheduling)
             break
         except PrefectUnavailable as exc:
             error = exc

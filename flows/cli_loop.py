@@ -111,7 +111,7 @@ def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> No
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
-    with flow_services(settings) as redis_url:
+    with flow_services(settings, scheduling=True) as redis_url:
         # what scheduled runs (subprocesses of the runner) read: never a Prefect parameter
         os.environ.update({"CRYPTOVOL_HOME": str(settings.home), "CRYPTOVOL_BAR": settings.bar,
                            "REDIS_URL": redis_url})

@@ -52,8 +52,9 @@ def bootstrap(check_backends: bool = True, **overrides) -> Settings:
 
 
 @contextlib.contextmanager
-def flow_services(settings: Settings) -> Iterator[str]:
-    """The services a flow run needs, for the block: a Prefect API and the online Redis.
+def flow_services(settings: Settings, scheduling: bool = False) -> Iterator[str]:
+    """The services a flow run needs, for the block: a Prefect API and the online Redis
+    (``scheduling``: an embedded Prefect API that fires the deployments' crons).
 
     Yields the Redis URL. Both are the configured ones (``PREFECT_API_URL``, ``REDIS_URL``) or
     embedded servers that stop when the block ends — or, if this process is killed, by the
@@ -63,7 +64,8 @@ def flow_services(settings: Settings) -> Iterator[str]:
     from cryptovol.redis_runtime import online_redis
 
     with prefect_api(settings.prefect_api_url, settings.home / "prefect",
-                     settings.prefect_startup_timeout), online_redis(settings) as redis_url:
+                     settings.prefect_startup_timeout, scheduling=scheduling), \
+            online_redis(settings) as redis_url:
         yield redis_url
 
 
