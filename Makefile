@@ -13,7 +13,7 @@ empty :=
 space := $(empty) $(empty)
 ENV_STAMP := .venv/.cryptovol-synced$(if $(strip $(EXTRAS)),-$(subst $(space),-,$(strip $(EXTRAS))))
 
-.PHONY: help env run pipeline serve bento test test-fast lint clean
+.PHONY: help env run pipeline serve bento stack-up stack-status stack-down test test-fast lint clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,15 @@ serve: env ## Serve the current champion only
 
 bento: env ## Build the Bento of the service (`bentoml build`; then `bentoml containerize cryptovol:latest`)
 	PATH="$(dir $(UV)):$$PATH" $(UV) run --frozen bentoml build .
+
+stack-up: env ## Start the production profile natively (PostgreSQL must run; see README "Production")
+	$(UV) run --frozen cryptovol stack up
+
+stack-status: env ## Each production component's state, URL and health
+	$(UV) run --frozen cryptovol stack status
+
+stack-down: env ## Stop what stack-up started (the databases keep their data)
+	$(UV) run --frozen cryptovol stack down
 
 test: env ## Lint and run the whole test suite (unit, data, integration, end-to-end)
 	$(UV) run --frozen ruff check .
