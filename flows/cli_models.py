@@ -189,3 +189,20 @@ def rollback_cmd(bar: Bar = None, horizon: Horizon = None, home: Home = None) ->
     except LookupError as exc:
         raise fail(str(exc)) from None
     console.print(f"{name}: @champion moved back from v{current} to v{previous}")
+
+
+@models_app.command("resume")
+def resume_cmd(home: Home = None) -> None:
+    """Register the training runs kept when the registry went away mid-registration (under
+    CRYPTOVOL_HOME/pending): each exactly once, through the gate decision it was trained with."""
+    from flows.runtime import bootstrap
+    from training.pending import resume, waiting
+
+    settings = bootstrap(home=home)
+    if not waiting(settings):
+        console.print(f"nothing to resume: no kept run in {settings.home / 'pending'}")
+        return
+    for registered in resume(settings):
+        state = "now @champion" if registered.is_champion else (
+            f"@challenger (champion v{registered.champion_version})")
+        console.print(f"{registered.name} v{registered.version} registered from a kept run: {state}")

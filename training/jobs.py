@@ -36,6 +36,7 @@ from training.intervals import calibrate
 from training.level_report import level_comparison
 from training.models import REGRESSORS, base_column, regressor, training_target
 from training.package import VolForecaster
+from training.pending import register_kept
 from training.profiles import DEFAULT, TrainingProfile, profile
 from training.registry import (
     RegisteredModel,
@@ -43,7 +44,6 @@ from training.registry import (
     champion_oof,
     champion_version,
     configure,
-    log_and_register,
 )
 from training.report import build_report, save_report
 from training.run_record import run_metrics, run_params, run_tags
@@ -255,7 +255,7 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
                       oof=evaluation.oof, metrics=metrics, params=params, report=figures,
                       report_html=report_html,
                       thresholds=fitted_thresholds(data.frame, settings.horizon, package))
-    registered = log_and_register(run, settings, tags, decision)
+    registered = register_kept(settings, run, tags, decision)
     log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)",
              len(data.frame), scores.best_model, scores.pooled.loc[scores.best_model, "qlike"],
              scores.best_baseline, scores.pooled.loc[scores.best_baseline, "qlike"],

@@ -37,8 +37,8 @@ def requirements() -> list[str]:
             ("mlflow", "lightgbm", "catboost", "pandas", "numpy", "scikit-learn")]
 
 
-def log_package(forecaster: VolForecaster, example: pd.DataFrame, registered_model_name: str):
-    """Log the package as the run's ``model`` and register it; returns MLflow's model info."""
+def log_package(forecaster: VolForecaster, example: pd.DataFrame):
+    """Log the package as the run's ``model`` (registered by the caller); MLflow's model info."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = forecaster.save(Path(tmp) / ARTIFACT)
         # the coin travels with its features: intervals and regime cut points are per coin
@@ -46,8 +46,7 @@ def log_package(forecaster: VolForecaster, example: pd.DataFrame, registered_mod
         signature = infer_signature(example, forecaster.predict(example))
         return mlflow.pyfunc.log_model(
             name="model", python_model=VolForecastModel(), artifacts={ARTIFACT: str(folder)},
-            signature=signature, input_example=example,
-            registered_model_name=registered_model_name, pip_requirements=requirements())
+            signature=signature, input_example=example, pip_requirements=requirements())
 
 
 def load_forecaster(model: mlflow.pyfunc.PyFuncModel) -> VolForecaster:

@@ -7,6 +7,7 @@ has its own registered model (``Settings.registered_model``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import tempfile
@@ -92,10 +93,51 @@ def champion_oof(client: MlflowClient, name: str) -> pd.Series | None:
 
 def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
                      decision: GateDecision) -> RegisteredModel:
-    """Log the run, register a version as ``challenger``, and crown it if the gate says so."""
+    """Log the run, register a version as ``challenger``, and crown it if the gate says so.
+
+    The version is created in one call with all its tags, after every artifact is uploaded: a
+    registry lost midway leaves a FAILED run, never a version without its model. Idempotent per
+    ``tags["training_id"]``: a version an earlier attempt registered before the registry went
+    away is completed (aliases), not registered twice (``training.pending``).
+    """
     client = configure(settings)
     name = settings.registered_model
-    with mlflow.start_run(run_name=f"{run.family}-{settings.bar}-h{settings.horizon}") as active:
+    target = (f"log(next-H per-bar realized vol / {tags['target_base']})" if tags.get("target_base")
+              else "log next-H per-bar realized vol")
+    version_tags = {**tags, "bar": settings.bar, "horizon": str(settings.horizon),
+                    "family": run.family, "target": target, "gate": decision.as_tag()}
+    existing = version_of_training(client, name, tags.get("training_id"))
+    if existing is None:
+        run_id, version = _log_run(run, settings, tags, decision, version_tags)
+    else:
+        run_id, version = existing.run_id, str(existing.version)
+        log.info("version %s was registered for training %s already: completing it", version,
+                 tags["training_id"])
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    if decision.promote:
+        crown(client, name, version, "gate: " + "; ".join(decision.reasons))
+        log.info("version %s is the new @%s (%s)", version, CHAMPION, decision.as_tag())
+    else:
+        log.info("version %s stays @%s: %s", version, CHALLENGER, decision.as_tag())
+    current = champion_version(client, name)
+    champion = str(current.version) if current else None
+    return RegisteredModel(name, version, run_id, is_champion=champion == version,
+                           champion_version=champion, decision=decision)
+
+
+def version_of_training(client: MlflowClient, name: str, training_id: str | None):
+    """The version registered for ``training_id`` (None: none yet, or no id)."""
+    if not training_id:
+        return None
+    found = client.search_model_versions(f"name = '{name}' and tags.training_id = '{training_id}'")
+    return found[0] if found else None
+
+
+def _log_run(run: TrainingRun, settings: Settings, tags: dict[str, str], decision: GateDecision,
+             version_tags: dict[str, str]) -> tuple[str, str]:
+    _close_abandoned(settings, tags.get("training_id"))
+    active = mlflow.start_run(run_name=f"{run.family}-{settings.bar}-h{settings.horizon}")
+    try:
         mlflow.set_tags({**tags, "family": run.family, "gate": decision.as_tag()})
         mlflow.log_params(run.params)
         mlflow.log_metrics({k: v for k, v in run.metrics.items() if np.isfinite(v)})
@@ -110,25 +152,30 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
                 mlflow.log_artifact(str(path), artifact_path="data")
         if run.report_html is not None:
             mlflow.log_artifact(str(run.report_html), artifact_path="report")
-        info = log_package(run.package, run.reference.tail(5), name)
-    version = str(info.registered_model_version)
-    target = (f"log(next-H per-bar realized vol / {tags['target_base']})" if tags.get("target_base")
-              else "log next-H per-bar realized vol")
-    version_tags = {**tags, "bar": settings.bar, "horizon": str(settings.horizon),
-                    "family": run.family, "target": target,
-                    "gate": decision.as_tag()}
-    for key, value in version_tags.items():
-        client.set_model_version_tag(name, version, key, value)
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    if decision.promote:
-        crown(client, name, version, "gate: " + "; ".join(decision.reasons))
-        log.info("version %s is the new @%s (%s)", version, CHAMPION, decision.as_tag())
-    else:
-        log.info("version %s stays @%s: %s", version, CHALLENGER, decision.as_tag())
-    current = champion_version(client, name)
-    champion = str(current.version) if current else None
-    return RegisteredModel(name, version, active.info.run_id, is_champion=champion == version,
-                           champion_version=champion, decision=decision)
+        info = log_package(run.package, run.reference.tail(5))
+        registered = mlflow.register_model(info.model_uri, settings.registered_model,
+                                           tags=version_tags)
+    except BaseException:
+        # the first error is the one to report: marking the run FAILED may fail too (the server
+        # is gone), and then the next attempt for this training marks it (_close_abandoned)
+        with contextlib.suppress(Exception):
+            mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run()
+    return active.info.run_id, str(registered.version)
+
+
+def _close_abandoned(settings: Settings, training_id: str | None) -> None:
+    """Mark FAILED the runs an earlier attempt of ``training_id`` left RUNNING."""
+    if not training_id:
+        return
+    client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+    experiment = client.get_experiment_by_name(settings.experiment_name)
+    for stale in client.search_runs([experiment.experiment_id],
+                                    f"tags.training_id = '{training_id}' and "
+                                    "attributes.status = 'RUNNING'"):
+        client.set_terminated(stale.info.run_id, "FAILED")
+        log.info("run %s of an earlier attempt marked FAILED", stale.info.run_id)
 
 
 @dataclass(frozen=True)
