@@ -57,7 +57,7 @@ def coin_garch(symbol: str, returns: pd.Series, folds: list[Fold], horizon: int,
     """Every fold's GARCH forecasts of one coin, each fold fitted on returns up to its train end
     (warm-started from the previous fold's parameters, as the fast training profile does)."""
     started, frames, failures, warm = time.perf_counter(), [], [], {}
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1):  # in a Dask worker process; in threads: already set
         for fold in folds:
             try:
                 frames.append(_fold_forecasts(symbol, returns, fold, horizon, closed_form, warm))
@@ -78,18 +78,34 @@ def _fold_forecasts(symbol: str, returns: pd.Series, fold: Fold, horizon: int, c
 
 
 @flow(name="garch-baselines", log_prints=False)
-def garch_baselines_flow(returns: dict[str, pd.Series], folds: list[Fold], horizon: int,
+def garch_baselines_flow(returns_file: str, folds: list[Fold], horizon: int,
                          closed_form: bool = True) -> list[CoinBaseline]:
-    """One task per coin on the flow's task runner; results in coin order."""
-    futures = [coin_garch.submit(symbol, series, folds, horizon, closed_form)
-               for symbol, series in sorted(returns.items())]
+    """One task per coin on the flow's task runner; results in coin order. The returns come as a
+    parquet file (symbol, event_timestamp, log_return on each coin's regular grid): a flow's
+    parameters are stored by the Prefect API, which refuses more than 512 kB of them."""
+    table = pd.read_parquet(returns_file)
+    futures = [coin_garch.submit(symbol, rows.set_index("event_timestamp")["log_return"],
+                                 folds, horizon, closed_form)
+               for symbol, rows in table.groupby("symbol", sort=True)]
     return [future.result() for future in futures]
 
 
 def run_garch_baselines(returns: dict[str, pd.Series], folds: list[Fold], horizon: int,
                         runner, closed_form: bool = True) -> list[CoinBaseline]:
     """``garch_baselines_flow`` on ``runner`` (see :func:`task_runner`)."""
-    return garch_baselines_flow.with_options(task_runner=runner)(returns, folds, horizon, closed_form)
+    import tempfile
+    from pathlib import Path
+
+    frames = [pd.DataFrame({"symbol": symbol, "event_timestamp": series.index,
+                            "log_return": series.to_numpy()}) for symbol, series in returns.items()]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "returns.parquet"
+        pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
+        flow_run = garch_baselines_flow.with_options(task_runner=runner)
+        # one BLAS thread for the whole process (threadpoolctl's limit is process-wide: set per
+        # task only, a thread finishing would lift it under a thread still fitting)
+        with threadpool_limits(limits=1):
+            return flow_run(str(path), folds, horizon, closed_form)
 
 
 def combined(results: list[CoinBaseline]) -> pd.DataFrame:
