@@ -52,6 +52,7 @@ class Component:
     url: str  # what a person opens (or connects to)
     health: Callable[[], str | None]  # None when healthy, else why not
     env: dict[str, str] = field(default_factory=dict)  # not secret: written to the config file
+    port: int | None = None  # the port it binds (None: it binds none)
 
 
 @dataclass(frozen=True)
@@ -124,30 +125,31 @@ class Stack:
             found.append(Component(
                 "redis", [binary, "--bind", s.host, "--port", str(s.redis_port), "--dir",
                           str(self.folder / "redis"), "--appendonly", "yes", "--save", "60 1"],
-                self.redis_url, partial(redis_ok, self.redis_url)))
+                self.redis_url, partial(redis_ok, self.redis_url), port=s.redis_port))
         mlflow = self._http(s.mlflow_port)
         found.append(Component(
             "mlflow", ["/bin/sh", "-c", f'exec "{py}" -m mlflow server --host {s.host} --port '
                        f'{s.mlflow_port} --workers 1 --backend-store-uri "$CRYPTOVOL_STACK_MLFLOW_BACKEND" '
                        f'--artifacts-destination "{home / "mlflow" / "server-artifacts"}"'],
-            mlflow, partial(http_ok, mlflow + "/health")))
+            mlflow, partial(http_ok, mlflow + "/health"), port=s.mlflow_port))
         prefect = self._http(s.prefect_port)
         found.append(Component(
             "prefect", [py, "-m", "prefect", "server", "start", "--host", s.host,
                         "--port", str(s.prefect_port)],
             prefect, partial(http_ok, prefect + "/api/health"),
             env={"PREFECT_HOME": str(self.folder / "prefect"), "PREFECT_UI_ENABLED": "true",
-                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}))
+                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}, port=s.prefect_port))
         found.append(Component(
             "scheduler", [cli, "schedule"], prefect + "/deployments",
             partial(deployments_ok, prefect + "/api", self.settings.bar)))
         service = self._http(s.service_port)
         found.append(Component(
             "service", [cli, "serve", "--host", s.host, "--port", str(s.service_port)],
-            service, partial(http_ok, service + "/readyz")))
+            service, partial(http_ok, service + "/readyz"), port=s.service_port))
         ui = self._http(s.ui_port)
         found.append(Component(
-            "ui", [cli, "ui", "--host", s.host, "--port", str(s.ui_port)], ui, partial(http_ok, ui + "/")))
+            "ui", [cli, "ui", "--host", s.host, "--port", str(s.ui_port)], ui, partial(http_ok, ui + "/"),
+            port=s.ui_port))
         return found
 
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -87,10 +88,24 @@ def _start(stack: Stack, component: Component, say: Callable[[str], None]) -> No
         say(f"{component.name}: already running (pid {info['pid']})")
         return
     if info.get("statename") not in ("RUNNING", "STARTING", "BACKOFF"):
+        if component.port is not None and not _port_free(stack.stack.host, component.port):
+            setting = f"CRYPTOVOL_STACK_{component.name.upper()}_PORT"
+            raise StackError(f"{component.name} cannot start: {stack.stack.host}:{component.port} is "
+                             f"already in use by another process — stop it or set {setting}")
         supervisor.rpc(stack).startProcess(component.name, False)
     started = time.monotonic()
     _wait_healthy(stack, component, stack.stack.start_timeout)
     say(f"{component.name}: healthy after {time.monotonic() - started:.0f} s on {component.url}")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _has_champion(env: dict[str, str]) -> bool:
