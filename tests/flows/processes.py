@@ -97,17 +97,18 @@ def wait_until_gone(home: Path, timeout: float, pids: dict[int, str] | None = No
         time.sleep(0.2)
 
 
-def wait_ready(url: str, proc: subprocess.Popen, log: Path, budget_s: float = 300) -> None:
-    """Wait until the service at ``url`` answers /readyz (fails with its log if it exits or
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, budget_s: float = 300,
+               path: str = "/readyz") -> None:
+    """Wait until the server at ``url`` answers ``path`` (fails with its log if it exits or
     is not ready within ``budget_s`` x SLOW seconds)."""
     import httpx
     import pytest
 
     deadline = time.monotonic() + budget_s * SLOW
     while time.monotonic() < deadline:
-        assert proc.poll() is None, f"serve exited early:\n{log.read_text()[-3000:]}"
+        assert proc.poll() is None, f"{url} exited early:\n{log.read_text()[-3000:]}"
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

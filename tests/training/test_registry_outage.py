@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 from mlflow import MlflowClient
 
 from cryptovol.processes import terminate
 from cryptovol.redis_runtime import free_port
 from cryptovol.settings import Settings
-from tests.flows.processes import SLOW
+from tests.flows.processes import wait_ready
 from tests.training.test_registry import make_run, synthetic_frame
 from training.gate import decide
 from training.pending import RegistryUnavailable, register_kept, resume, waiting
@@ -27,22 +25,13 @@ TAGS = {"feature_service": "vol_forecast_1d", "vol_scale": "1.0", "target_base":
 
 def _server(tmp_path, port: int, artifacts) -> subprocess.Popen:
     backend = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log = tmp_path / f"mlflow-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--backend-store-uri", backend, "--artifacts-destination", str(artifacts)],
-        stdout=(tmp_path / f"mlflow-{port}.log").open("a"), stderr=subprocess.STDOUT,
-        start_new_session=True)
-    deadline = time.monotonic() + 240 * SLOW
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / f"mlflow-{port}.log").read_text()[-2000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    terminate(proc, group=True)
-    raise AssertionError("mlflow server did not start")
+        stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+    wait_ready(f"http://127.0.0.1:{port}", proc, log, budget_s=240, path="/health")
+    return proc
 
 
 def test_a_failed_upload_keeps_the_run_and_resume_registers_it_once(tmp_path, monkeypatch):
