@@ -98,9 +98,13 @@ def test_pipeline_with_a_wrong_password_fails_at_start_writing_nothing(password_
     home = tmp_path / "home"
     env = clean_env(home, MLFLOW_TRACKING_URI=password_postgres(SECRET, db="mlflow"))
     _fails_fast(env, home, "MLFLOW_TRACKING_URI", 'database "mlflow" does not exist')
-    env = clean_env(home, CRYPTOVOL_DATABASE_URL=password_postgres("nope" + SECRET))
-    line = _fails_fast(env, home, "CRYPTOVOL_DATABASE_URL", "password authentication failed")
+    env = clean_env(home, MLFLOW_TRACKING_URI=password_postgres("nope" + SECRET))
+    line = _fails_fast(env, home, "MLFLOW_TRACKING_URI", "password authentication failed")
     assert "postgres:***@" in line
+    env = clean_env(home, CRYPTOVOL_DATABASE_URL=password_postgres("nope" + SECRET))
+    _fails_fast(env, home, "CRYPTOVOL_DATABASE_URL", "password authentication failed")
+    env = clean_env(home, CRYPTOVOL_DATABASE_URL=password_postgres(SECRET, db="platform"))
+    _fails_fast(env, home, "CRYPTOVOL_DATABASE_URL", 'database "platform" does not exist')
 
 
 @pytest.mark.integration
