@@ -160,11 +160,6 @@ class Settings(BaseSettings):
         return self.prediction_log_url or self.database_url
 
     @property
-    def production(self) -> bool:
-        """The production profile: the platform database is configured."""
-        return self.database_url is not None
-
-    @property
     def artifact_root(self) -> Path:
         return self.home / "mlflow" / "artifacts"
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from prefect import flow, task
@@ -93,9 +95,6 @@ def garch_baselines_flow(returns_file: str, folds: list[Fold], horizon: int,
 def run_garch_baselines(returns: dict[str, pd.Series], folds: list[Fold], horizon: int,
                         runner, closed_form: bool = True) -> list[CoinBaseline]:
     """``garch_baselines_flow`` on ``runner`` (see :func:`task_runner`)."""
-    import tempfile
-    from pathlib import Path
-
     frames = [pd.DataFrame({"symbol": symbol, "event_timestamp": series.index,
                             "log_return": series.to_numpy()}) for symbol, series in returns.items()]
     with tempfile.TemporaryDirectory() as tmp:

@@ -108,7 +108,7 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
                     "family": run.family, "target": target, "gate": decision.as_tag()}
     existing = version_of_training(client, name, tags.get("training_id"))
     if existing is None:
-        run_id, version = _log_run(run, settings, tags, decision, version_tags)
+        run_id, version = _log_run(client, run, settings, tags, decision, version_tags)
     else:
         run_id, version = existing.run_id, str(existing.version)
         log.info("version %s was registered for training %s already: completing it", version,
@@ -133,9 +133,9 @@ def version_of_training(client: MlflowClient, name: str, training_id: str | None
     return found[0] if found else None
 
 
-def _log_run(run: TrainingRun, settings: Settings, tags: dict[str, str], decision: GateDecision,
-             version_tags: dict[str, str]) -> tuple[str, str]:
-    _close_abandoned(settings, tags.get("training_id"))
+def _log_run(client: MlflowClient, run: TrainingRun, settings: Settings, tags: dict[str, str],
+             decision: GateDecision, version_tags: dict[str, str]) -> tuple[str, str]:
+    _close_abandoned(client, settings, tags.get("training_id"))
     active = mlflow.start_run(run_name=f"{run.family}-{settings.bar}-h{settings.horizon}")
     try:
         mlflow.set_tags({**tags, "family": run.family, "gate": decision.as_tag()})
@@ -165,11 +165,10 @@ def _log_run(run: TrainingRun, settings: Settings, tags: dict[str, str], decisio
     return active.info.run_id, str(registered.version)
 
 
-def _close_abandoned(settings: Settings, training_id: str | None) -> None:
+def _close_abandoned(client: MlflowClient, settings: Settings, training_id: str | None) -> None:
     """Mark FAILED the runs an earlier attempt of ``training_id`` left RUNNING."""
     if not training_id:
         return
-    client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
     experiment = client.get_experiment_by_name(settings.experiment_name)
     for stale in client.search_runs([experiment.experiment_id],
                                     f"tags.training_id = '{training_id}' and "

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ def first_pipeline(stack: Stack, env: dict[str, str], say: Callable[[str], None]
     """Run ``cryptovol pipeline`` against the stack (the service needs a champion to serve)."""
     log = stack.logs / "pipeline.log"
     say(f"pipeline: no @champion yet, running the first pipeline (log: {log})")
-    cli = str(Path(os.sys.executable).parent / "cryptovol")
+    cli = str(Path(sys.executable).parent / "cryptovol")
     started = time.monotonic()
     with log.open("a") as out:
         try:
