@@ -11,7 +11,8 @@ from feature_repo.store import feast_objects
 
 _objects = feast_objects(Settings())
 volatility_source = _objects.source
+volatility_push = _objects.push
 volatility_features = _objects.view
 forecast_service = _objects.service
 
-__all__ = ["symbol", "volatility_source", "volatility_features", "forecast_service"]
+__all__ = ["symbol", "volatility_source", "volatility_push", "volatility_features", "forecast_service"]

@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from cryptovol import files
-from cryptovol.bars import infer_bar
+from cryptovol.bars import bar_delta, infer_bar
 from cryptovol.settings import Settings
 from feature_repo import candle_store
-from feature_repo.loaders.candles import LoadReport
+from feature_repo.loaders.candles import LoadReport, finalize
 from feature_repo.loaders.reader import read_paths
 from feature_repo.loaders.resample import resample
 
@@ -59,6 +61,34 @@ def ingest(settings: Settings, paths: list[str], fmt: str | None = None,
              totals["read"], totals["kept"], totals["quarantined"], target, stored.inserted,
              stored.updated, stored.unchanged)
     return IngestResult(bar=target, report=report, stored=stored, resampled=resampled, saved=saved)
+
+
+def ingest_frames(settings: Settings, frames: list[tuple[str, pd.DataFrame]], bar: str,
+                  save_report: bool = True) -> IngestResult:
+    """Canonical candles from a connector — ``(origin, frame)``, e.g. ``("binance BTC/USDT",
+    ...)`` — through the checks every file gets (``loaders.candles.finalize``: quarantine with
+    a reason, zero volume → missing and counted) into the candle store of ``bar``."""
+    step = pd.Timedelta(bar_delta(bar))
+    kept, reports = [], []
+    for origin, frame in frames:
+        zero_volume = frame["volume"].eq(0)
+        frame = frame.assign(volume=frame["volume"].mask(zero_volume),
+                             quote_volume=frame["quote_volume"].mask(zero_volume))
+        candles, report = finalize(frame, {"zero_volume": zero_volume}, bar=step, origin=origin)
+        kept.append(candles)
+        reports.append(report)
+    report = LoadReport.combine(reports)
+    report.bar = bar
+    stored = candle_store.store(settings.home, bar, pd.concat(kept, ignore_index=True),
+                                report.quarantine)
+    saved = None
+    if save_report and (stored.inserted or stored.updated or len(report.quarantine)):
+        saved = save_load_report(settings, report, stored, None, bar)
+    totals = report.totals()
+    log.info("ingest (%s): read %d, kept %d, quarantined %d -> %s bars: %d new, %d updated",
+             ", ".join(origin for origin, _ in frames[:3]) + (" ..." if len(frames) > 3 else ""),
+             totals["read"], totals["kept"], totals["quarantined"], bar, stored.inserted, stored.updated)
+    return IngestResult(bar=bar, report=report, stored=stored, saved=saved)
 
 
 def save_load_report(settings: Settings, report: LoadReport, stored, resampled, bar: str) -> Path:

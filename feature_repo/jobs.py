@@ -12,12 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import redis
 
 from cryptovol import files
 from cryptovol.settings import Settings
-from feature_repo import candle_store, inbox
+from feature_repo import candle_store, inbox, online_stamps
 from feature_repo import store as feast_store
-from feature_repo.ingest import ingest
+from feature_repo.ingest import ingest, ingest_frames
 from feature_repo.loaders.candles import CandleError
 from feature_repo.offline_table import feature_table, target_table
 from feature_repo.refresh import push_online, update_tables
@@ -66,6 +67,7 @@ def apply_and_materialize(settings: Settings, redis_url: str) -> dict[str, datet
     feast_store.apply(store, settings)
     latest = feast_store.materialize_latest(
         store, settings.bar, feature_table(settings).read(["symbol", "event_timestamp"]))
+    online_stamps.record(redis.Redis.from_url(redis_url), settings.bar, latest)
     log.info("materialized %d symbols into the online store", len(latest))
     return latest
 
@@ -97,16 +99,23 @@ class RefreshResult:
 
 
 def refresh(settings: Settings, redis_url: str, paths: list[str] | None = None,
-            rebuild: bool = False) -> RefreshResult:
-    """New candle files (``paths``, or the inbox) → candle store → changed rows → offline + online.
+            rebuild: bool = False, incoming: list[tuple[str, pd.DataFrame]] | None = None,
+            store=None) -> RefreshResult:
+    """New candles → candle store → changed rows → offline + online.
 
-    Refreshes of one bar size run one at a time (a lock). What a killed refresh left undone is
-    picked up by the next one: the bars the features do not cover yet, and a pending marker
-    for corrected bars, written as soon as the candles are stored and cleared once the online
-    store has the new rows.
+    The candles are ``incoming`` frames from a connector (``(origin, canonical candles)``,
+    checked like a file), else the files ``paths``, else the inbox's. ``store``: an open Feast
+    store to reuse (a long-running consumer). Refreshes of one bar size run one at a time (a
+    lock). What a killed refresh left undone is picked up by the next one: the bars the
+    features do not cover yet, and a pending marker for corrected bars, written as soon as the
+    candles are stored and cleared once the online store has the new rows.
     """
     with files.store_lock(settings.features_dir.parent / f"refresh_{settings.bar}"):
-        loaded, failed, stored = _load(settings, paths)
+        if incoming:
+            result = ingest_frames(settings, incoming, settings.bar)
+            loaded, failed, stored = tuple(o for o, _ in incoming), {}, result.stored
+        else:
+            loaded, failed, stored = _load(settings, paths)
         pending = _pending_path(settings)
         if stored is not None and stored.since is not None:
             _mark_pending(pending, stored.since)
@@ -123,8 +132,9 @@ def refresh(settings: Settings, redis_url: str, paths: list[str] | None = None,
         if since is None:
             return RefreshResult(loaded, failed, inserted, updated, None, 0, {})
         fresh = update_tables(settings, candles, since)
-        store = feast_store.open_store(settings, redis_url)
+        store = store or feast_store.open_store(settings, redis_url)
         online = push_online(store, settings.bar, fresh.features)
+        online_stamps.record(redis.Redis.from_url(redis_url), settings.bar, online)
         pending.unlink(missing_ok=True)
         log.info("refresh: %d symbols written to the online store", len(online))
         return RefreshResult(loaded, failed, inserted, updated, since.to_pydatetime(),

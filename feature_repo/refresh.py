@@ -6,8 +6,8 @@ trading then — the cross-sectional features (market return, market-cap rank, b
 all coins move when one coin's bar arrives — from the candles of every coin going back
 :func:`lookback_bars`.
 The rows are appended to the offline tables as new parts (``feature_repo.offline_table``) and
-each coin's newest feature row is written to the online store (Feast ``write_to_online_store``,
-the call behind a push source), so online == offline for every coin's newest bar.
+each coin's newest feature row is pushed to the online store (the view's Feast push source),
+so online == offline for every coin's newest bar.
 
 The lookback covers the longest rolling window plus the bars an exponentially weighted
 average (EWMA vol, RSI, MACD) needs to forget its start: a recomputed row equals a full
@@ -79,13 +79,16 @@ def update_tables(settings, candles: pd.DataFrame, since: pd.Timestamp) -> Recom
 
 
 def push_online(store, bar: str, features: pd.DataFrame) -> dict[str, pd.Timestamp]:
-    """Write each symbol's newest row to the online store; returns symbol → as-of."""
-    from feature_repo.objects.feature_views import view_name  # noqa: PLC0415 (imports Feast)
+    """Push each symbol's newest row to the online store (the view's Feast push source);
+    returns symbol → as-of."""
+    from feast.data_source import PushMode  # noqa: PLC0415 (imports Feast)
+
+    from feature_repo.objects.data_sources import push_source_name  # noqa: PLC0415
 
     latest = newest_rows(features)
     if latest.empty:
         return {}
     # the source's created column: the online store keeps it beside the row
     latest = latest.assign(created=pd.Timestamp.now(tz="UTC"))
-    store.write_to_online_store(view_name(bar), latest)
+    store.push(push_source_name(bar), latest, to=PushMode.ONLINE)
     return dict(zip(latest["symbol"], latest["event_timestamp"], strict=True))

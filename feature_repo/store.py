@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import yaml
-from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource, RepoConfig
+from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource, PushSource, RepoConfig
 
 from cryptovol.settings import FEATURE_REPO_DIR, Settings, redis_connection_string
-from feature_repo.objects.data_sources import volatility_source
+from feature_repo.objects.data_sources import volatility_push_source, volatility_source
 from feature_repo.objects.entities import symbol
 from feature_repo.objects.feature_services import forecast_service, service_name
 from feature_repo.objects.feature_views import view_name, volatility_view
@@ -36,17 +36,20 @@ FEATURE_STORE_SQL_YAML = FEATURE_REPO_DIR / "feature_store_sql.yaml"
 class FeastObjects:
     entity: Entity
     source: FileSource
+    push: PushSource
     view: FeatureView
     service: FeatureService
 
     def all(self) -> list:
-        return [self.entity, self.source, self.view, self.service]
+        return [self.entity, self.source, self.push, self.view, self.service]
 
 
 def feast_objects(settings: Settings) -> FeastObjects:
     source = volatility_source(settings)
-    view = volatility_view(settings, source)
-    return FeastObjects(entity=symbol, source=source, view=view, service=forecast_service(view, settings.bar))
+    push = volatility_push_source(settings, source)
+    view = volatility_view(settings, push)
+    return FeastObjects(entity=symbol, source=source, push=push, view=view,
+                        service=forecast_service(view, settings.bar))
 
 
 def feast_variables(settings: Settings, redis_url: str) -> dict[str, str]:

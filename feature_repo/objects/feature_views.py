@@ -1,6 +1,6 @@
 """Feast feature views, their schema generated from the feature catalog."""
 
-from feast import FeatureView, Field, FileSource
+from feast import FeatureView, Field, PushSource
 from feast.types import Float64
 
 from cryptovol.settings import Settings
@@ -16,7 +16,7 @@ def view_name(bar: str) -> str:
     return f"vol_features_{bar}"
 
 
-def volatility_view(settings: Settings, source: FileSource) -> FeatureView:
+def volatility_view(settings: Settings, source: PushSource) -> FeatureView:
     return FeatureView(
         name=view_name(settings.bar),
         entities=[symbol],
