@@ -106,6 +106,24 @@ class Settings(BaseSettings):
         default=65536, ge=1024, description="Largest request body the service accepts.")
     prefect_startup_timeout: float = Field(
         default=180.0, gt=0, description="Seconds the embedded Prefect API may take to start.")
+    sources_file: Path | None = Field(
+        default=None, description="The exchange sources (`cryptovol sources`; default "
+        "CRYPTOVOL_HOME/sources.yaml).")
+    pull_interval_seconds: float | None = Field(
+        default=None, gt=0, description="Time between scheduled pulls (default: one bar).")
+    pull_delay_seconds: float = Field(
+        default=10.0, ge=0, description="Scheduled pulls run this long after each bar's close.")
+    pull_retries: int = Field(
+        default=5, ge=0, description="Retries of an exchange request (rate limit, network).")
+    pull_page_limit: int = Field(
+        default=1000, ge=1, description="Candles asked for per request (the exchange may cap it).")
+    pull_overlap_bars: int = Field(
+        default=3, ge=0, description="Stored bars each pull fetches again, to catch restatements.")
+    source_silent_bars: float = Field(
+        default=3.0, gt=0, description="A pair whose newest closed bar is older than this many "
+        "bars (exchange time) is silent: alerted once, and again when it delivers again.")
+    stream_maxlen: int = Field(
+        default=100_000, ge=1000, description="Entries kept in the Redis Stream of closed bars.")
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CRYPTOVOL_REDIS_URL")
@@ -117,10 +135,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("PREFECT_API_URL")
     )
 
-    @field_validator("home")
+    @field_validator("home", "sources_file")
     @classmethod
-    def _absolute_home(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
 
     @field_validator("bar")
     @classmethod
@@ -176,6 +194,15 @@ class Settings(BaseSettings):
     def inbox(self) -> Path:
         """Where candle files dropped for `cryptovol refresh` wait (moved aside once loaded)."""
         return self.home / "inbox"
+
+    @property
+    def sources_path(self) -> Path:
+        return self.sources_file or self.home / "sources.yaml"
+
+    @property
+    def pull_interval(self) -> timedelta:
+        return (timedelta(seconds=self.pull_interval_seconds) if self.pull_interval_seconds
+                else self.bar_delta)
 
     @property
     def reports_dir(self) -> Path:

@@ -82,10 +82,11 @@ class RefreshResult:
     feature_rows: int
     online: dict[str, datetime]  # symbol -> as-of of the row written to the online store
     rebuilt: bool = False
+    inputs: str = "file"  # what ``loaded`` names: files, or connector feeds (source and pair)
 
     def describe(self) -> str:
-        files_read = f"{len(self.loaded)} file(s) read" + (f", {len(self.failed)} unreadable"
-                                                          if self.failed else "")
+        files_read = f"{len(self.loaded)} {self.inputs}(s) read" + (
+            f", {len(self.failed)} unreadable" if self.failed else "")
         if self.rebuilt:
             return (f"{files_read}; {self.new_bars} new bars; full rebuild: {self.feature_rows:,} "
                     f"feature rows, {len(self.online)} symbols online")
@@ -111,6 +112,7 @@ def refresh(settings: Settings, redis_url: str, paths: list[str] | None = None,
     candles are stored and cleared once the online store has the new rows.
     """
     with files.store_lock(settings.features_dir.parent / f"refresh_{settings.bar}"):
+        inputs = "feed" if incoming else "file"
         if incoming:
             result = ingest_frames(settings, incoming, settings.bar)
             loaded, failed, stored = tuple(o for o, _ in incoming), {}, result.stored
@@ -126,11 +128,11 @@ def refresh(settings: Settings, redis_url: str, paths: list[str] | None = None,
             online = apply_and_materialize(settings, redis_url)
             pending.unlink(missing_ok=True)
             return RefreshResult(loaded, failed, inserted, updated, None, built.feature_rows,
-                                 online, rebuilt=True)
+                                 online, rebuilt=True, inputs=inputs)
         candles = candle_store.read_candles(settings.home, settings.bar)
         since = _since(settings, candles, pending)
         if since is None:
-            return RefreshResult(loaded, failed, inserted, updated, None, 0, {})
+            return RefreshResult(loaded, failed, inserted, updated, None, 0, {}, inputs=inputs)
         fresh = update_tables(settings, candles, since)
         store = store or feast_store.open_store(settings, redis_url)
         online = push_online(store, settings.bar, fresh.features)
@@ -138,7 +140,8 @@ def refresh(settings: Settings, redis_url: str, paths: list[str] | None = None,
         pending.unlink(missing_ok=True)
         log.info("refresh: %d symbols written to the online store", len(online))
         return RefreshResult(loaded, failed, inserted, updated, since.to_pydatetime(),
-                             len(fresh.features), {s: t.to_pydatetime() for s, t in online.items()})
+                             len(fresh.features), {s: t.to_pydatetime() for s, t in online.items()},
+                             inputs=inputs)
 
 
 def _load(settings: Settings, paths: list[str] | None):

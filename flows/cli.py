@@ -16,6 +16,7 @@ from cryptovol.settings import REPO_ROOT
 from flows.cli_data import data_app, ingest
 from flows.cli_loop import monitor, refresh, replay, retrain, schedule, ui
 from flows.cli_models import models_app, train, training_table
+from flows.cli_sources import pull, sources_app, stream
 from flows.cli_stack import stack_app
 from flows.console import console, err, print_error
 from flows.console import fail as _fail
@@ -34,6 +35,9 @@ app.add_typer(data_app, name="data")
 app.command()(train)
 app.add_typer(models_app, name="models")
 app.add_typer(stack_app, name="stack")
+app.add_typer(sources_app, name="sources")
+app.command()(pull)
+app.command()(stream)
 
 Bar = Annotated[str | None, typer.Option(help="Bar size to model, e.g. 1d or 1h (env CRYPTOVOL_BAR).")]
 Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]

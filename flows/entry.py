@@ -7,7 +7,8 @@ import os
 import sys
 
 # Commands that run long work get a supervisor: a signal stops them within seconds.
-SUPERVISED = {"pipeline", "train", "ingest", "drift", "refresh", "monitor", "retrain", "schedule", "replay"}
+SUPERVISED = {"pipeline", "train", "ingest", "drift", "refresh", "monitor", "retrain", "schedule", "replay",
+              "pull", "stream"}
 
 
 def main() -> None:

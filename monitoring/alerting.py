@@ -66,3 +66,30 @@ def failure_alert(flow: str, bar: str, message: str, run_url: str | None = None)
         text += f"\nrun: {run_url}"
     return Alert(kind="failure", severity="error", title=f"scheduled flow {flow} ({bar}) failed",
                  text=text, fields={"flow": flow, "bar": bar, "error": message, "run": run_url})
+
+
+def source_alert(source: str, exchange: str, bar: str, silent: list[dict[str, Any]],
+                 back: list[dict[str, Any]], silent_bars: float) -> Alert:
+    """Pairs of a source that stopped delivering (``silent``) or deliver again (``back``): each
+    a ``PairHealth.as_dict()`` (pair, newest, expected, lag_bars, error)."""
+    def line(h: dict[str, Any]) -> str:
+        lag = "nothing ever received" if h["lag_bars"] is None else f"{h['lag_bars']:g} bars behind"
+        newest = f"newest bar {h['newest'][:16]}" if h["newest"] else "no bar"
+        return f"{h['pair']}: {lag} ({newest}, exchange at {h['expected'][:16]})" + (
+            f"; last error: {h['error']}" if h.get("error") else "")
+
+    lines = []
+    if silent:
+        lines.append(f"*{source} ({exchange}, {bar}): {len(silent)} pair(s) stopped delivering* "
+                     f"(more than {silent_bars:g} bars without a closed bar):")
+        lines += [f"• {line(h)}" for h in silent]
+    if back:
+        lines.append(f"*{source} ({exchange}, {bar}): {len(back)} pair(s) deliver again*:")
+        lines += [f"• {line(h)}" for h in back]
+    pairs = ", ".join(h["pair"] for h in silent) or ", ".join(h["pair"] for h in back)
+    title = (f"source {source} ({bar}) silent: {pairs}" if silent
+             else f"source {source} ({bar}) delivers again: {pairs}")
+    return Alert(kind="source_silent" if silent else "source_back",
+                 severity="warning" if silent else "info", title=title, text="\n".join(lines),
+                 fields={"source": source, "exchange": exchange, "bar": bar,
+                         "silent_bars": silent_bars, "silent": silent, "back": back})

@@ -1,0 +1,1 @@
+"""Exchange connectors: sources, scheduled pulls (ccxt), and the real-time bar stream."""
