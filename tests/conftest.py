@@ -10,6 +10,7 @@ import pytest
 from cryptovol.redis_runtime import RedisServer
 from cryptovol.settings import DEMO_DATA, Settings
 from feature_repo.loaders.reader import read_file
+from tests.fake_exchange.fixtures import fake  # noqa: F401 (the fake exchange fixture)
 
 DATA = Path(__file__).parent / "data"
 

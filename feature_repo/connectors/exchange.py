@@ -151,7 +151,8 @@ def retrying(call: Callable[[], T], what: str, retries: int, exchange=None,
         if on_retry:
             on_retry()
 
-    retryer = Retrying(retry=retry_if_exception_type(ccxt.NetworkError), wait=wait,
+    # ccxt's OperationFailed: the recoverable errors (network, rate limit, exchange away or busy)
+    retryer = Retrying(retry=retry_if_exception_type(ccxt.OperationFailed), wait=wait,
                        stop=stop_after_attempt(retries + 1), sleep=sleep, reraise=True,
                        before_sleep=before_sleep)
     return retryer(call)

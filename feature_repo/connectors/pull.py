@@ -85,12 +85,12 @@ def resume_from(landed: pd.Timestamp | None, stored: pd.Timestamp | None, cutoff
     """Open time (ms) of the first candle to ask for. Pure.
 
     From ``overlap`` bars before the newest bar held (``landed`` or ``stored``: bar closes), else
-    ``backfill_days`` before the exchange's clock ``cutoff_ms``.
+    ``backfill_days`` before the exchange's clock ``cutoff_ms`` (the bars closing after it).
     """
     held = [t for t in (landed, stored) if t is not None and not pd.isna(t)]
     if not held:
-        first_close = cutoff_ms - int(backfill_days * 86_400_000)
-        return first_close - first_close % bar_ms - bar_ms
+        start = cutoff_ms - int(backfill_days * 86_400_000)
+        return start - start % bar_ms
     newest_close = int(max(held).value // 1_000_000)
     return newest_close - overlap * bar_ms
 

@@ -187,9 +187,9 @@ class FakeMarket:
         """Every closed bar the exchange holds for ``pair`` now, as canonical candles (truth)."""
         with self.lock:
             idx = [i for i in range(self.closed) if self._exists(pair, i)]
-            v = self.values[pair][idx]
+            wire = np.vectorize(lambda x: float(f"{x:.8f}"))(self.values[pair][idx])  # as served
             return pd.DataFrame({
                 "symbol": pair.removesuffix(QUOTE),
                 "ts": pd.to_datetime(self.opens[idx] + self.bar_ms, unit="ms", utc=True),
-                "open": v[:, 0].round(8), "high": v[:, 1].round(8), "low": v[:, 2].round(8),
-                "close": v[:, 3].round(8), "volume": v[:, 4].round(8), "quote_volume": v[:, 5].round(8)})
+                **{col: wire[:, k] for k, col in enumerate(
+                    ["open", "high", "low", "close", "volume", "quote_volume"])}})

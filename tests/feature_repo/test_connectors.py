@@ -125,7 +125,7 @@ def test_resume_from_the_overlap_before_the_newest_bar_held_else_the_backfill():
     assert resume_from(close, None, T0 + 10 * H, H, 90, overlap=3) == T0 - 3 * H
     assert resume_from(close - pd.Timedelta(hours=5), close, T0 + 10 * H, H, 90, 0) == T0
     cutoff = T0 + 10 * H + 123
-    assert resume_from(None, None, cutoff, H, backfill_days=2, overlap=3) == T0 + 10 * H - 48 * H - H
+    assert resume_from(None, None, cutoff, H, backfill_days=2, overlap=3) == T0 + 10 * H - 48 * H
 
 
 def test_pairs_are_due_once_a_candle_opens_after_the_next_bar():
