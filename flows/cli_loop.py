@@ -101,7 +101,8 @@ def retrain(
 
 def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> None:
     """Serve the loop's Prefect deployments until Ctrl-C: refresh, monitor (→ retrain) and a
-    max-age retrain, on the cron schedules of CRYPTOVOL_REFRESH_CRON / _MONITOR_CRON / _RETRAIN_CRON.
+    max-age retrain, on the cron schedules of CRYPTOVOL_REFRESH_CRON / _MONITOR_CRON / _RETRAIN_CRON,
+    and the exchange pull after every bar when sources of the bar exist (`cryptovol sources`).
 
     With PREFECT_API_URL pointing at `prefect server start`, they show in the Prefect UI.
     """
@@ -119,10 +120,14 @@ def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> No
 
         from flows.schedules import deployments
 
-        console.print(f"schedules for {settings.bar}: refresh '{settings.refresh_cron}', monitor "
+        served = deployments(settings)
+        every = settings.pull_interval.total_seconds()
+        pull = (f"pull every {every:g} s (+{settings.pull_delay_seconds:g} s), "
+                if any(d.name.startswith("pull-") for d in served) else "")
+        console.print(f"schedules for {settings.bar}: {pull}refresh '{settings.refresh_cron}', monitor "
                       f"'{settings.monitor_cron}', max-age retrain '{settings.retrain_cron}' (UTC); "
                       "Ctrl-C to stop", highlight=False)
-        serve(*deployments(settings), print_starting_message=False)
+        serve(*served, print_starting_message=False)
 
 
 def replay(

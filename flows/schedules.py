@@ -1,5 +1,6 @@
 """The loop's Prefect deployments: refresh, monitor (→ retrain) and a max-age retrain on cron
-schedules from settings, served by one process (``cryptovol schedule``, ``prefect.serve``).
+schedules from settings, and the exchange pull after every bar when sources are configured,
+served by one process (``cryptovol schedule``, ``prefect.serve``).
 
 Scheduled runs take only the bar size as a parameter and read everything else (home, Redis,
 webhook and its secret) from the environment the ``schedule`` command sets up: credentials
@@ -9,7 +10,7 @@ never pass through Prefect's database. A failed scheduled run sends a failure al
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow
 
@@ -74,10 +75,37 @@ def scheduled_retrain(bar: str = "1d"):
     return retrain_flow(settings, settings.redis_url, trigger).alert.title
 
 
+@flow(name="scheduled-pull", on_failure=[_alert_failure])
+def scheduled_pull(bar: str = "1d"):
+    """Pull the exchange sources' closed candles into the stores; alert on silent pairs."""
+    from flows.pull import pull_flow
+
+    settings = _settings(bar)
+    return pull_flow(settings, settings.redis_url).describe()
+
+
+def pull_deployment(settings: Settings):
+    """``pull-<bar>`` when a source of the bar exists: every ``CRYPTOVOL_PULL_INTERVAL_SECONDS``
+    (default: one bar), ``CRYPTOVOL_PULL_DELAY_SECONDS`` after the bar grid (a few seconds
+    after each close); one run at a time."""
+    from prefect.schedules import Interval
+
+    from feature_repo.connectors.sources import for_bar, load
+
+    if not for_bar(load(settings.sources_path), settings.bar):
+        return None
+    anchor = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=settings.pull_delay_seconds)
+    return scheduled_pull.to_deployment(
+        name=f"pull-{settings.bar}", schedules=[Interval(settings.pull_interval, anchor_date=anchor)],
+        parameters={"bar": settings.bar}, tags=["cryptovol", settings.bar], concurrency_limit=1)
+
+
 def deployments(settings: Settings) -> list:
-    """The three deployments of ``settings.bar`` with their cron schedules."""
+    """The deployments of ``settings.bar`` with their schedules: refresh, monitor, max-age
+    retrain — and pull, when exchange sources of the bar are configured."""
     bar = settings.bar
-    return [
+    pull = pull_deployment(settings)
+    return ([pull] if pull is not None else []) + [
         scheduled_refresh.to_deployment(name=f"refresh-{bar}", cron=settings.refresh_cron,
                                         parameters={"bar": bar}, tags=["cryptovol", bar]),
         scheduled_monitor.to_deployment(name=f"monitor-{bar}", cron=settings.monitor_cron,
