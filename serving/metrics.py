@@ -24,3 +24,12 @@ ONLINE_LATENCY = bentoml.metrics.Histogram(
 SHADOW = bentoml.metrics.Counter(
     name="cryptovol_shadow_forecasts", documentation="Challenger forecasts logged off the response path.",
     labelnames=["model", "version"])
+ONLINE_AGE = bentoml.metrics.Gauge(
+    name="cryptovol_online_feature_age_bars",
+    documentation="Per coin: bars between the close of its newest online features and now.",
+    labelnames=["symbol", "bar"], multiprocess_mode="livemax")
+ONLINE_DELAY = bentoml.metrics.Gauge(
+    name="cryptovol_online_write_delay_seconds",
+    documentation="Per coin: seconds between its newest bar's close and its features reaching "
+                  "the online store (how fresh the pipeline keeps it).",
+    labelnames=["symbol", "bar"], multiprocess_mode="livemax")

@@ -31,6 +31,7 @@ from feature_repo.store import open_store
 from serving import metrics
 from serving.answers import feature_age_bars, forecast, with_freshness
 from serving.follow import ChampionFollower
+from serving.freshness import FreshnessGauges
 from serving.http import Guard, bearer_keys, bound_metric_labels, quiet_client_errors
 from serving.online import CachedRow, OnlineFeatures, OnlineStoreDown
 from serving.schemas import Horizon, PredictResponse, Symbols
@@ -95,6 +96,8 @@ class VolatilityService:
             for horizon, follower in self.followers.items()}
         self._answers_cache: dict[tuple, dict] = {}
         self._lock = threading.Lock()
+        self.freshness = FreshnessGauges(self.online.client, settings.bar,
+                                         settings.bar_delta.total_seconds()).start()
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:
@@ -103,6 +106,7 @@ class VolatilityService:
             follower.stop()
         for shadow in self.shadows.values():
             shadow.stop()  # its last forecasts are in the log's buffer before it closes
+        self.freshness.stop()
         self.predictions.close()
 
     def __is_ready__(self) -> bool:

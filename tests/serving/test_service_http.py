@@ -173,6 +173,25 @@ def test_hostile_input_is_answered_without_server_errors(served):
     assert "Traceback" not in text and "client error on /predict" in text
 
 
+def test_metrics_show_each_coins_feature_age_and_write_delay(served):
+    url = served[0]
+
+    def gauge(name: str) -> dict[str, float]:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        return {m.group(1): float(m.group(2)) for m in re.finditer(
+            name + r'\{bar="1d",symbol="(\w+)"\} ([0-9.e+-]+)', text)}
+
+    deadline = time.monotonic() + 60 * SLOW
+    while time.monotonic() < deadline and len(gauge("cryptovol_online_feature_age_bars")) < len(COINS):
+        time.sleep(1)
+    ages = gauge("cryptovol_online_feature_age_bars")
+    assert sorted(ages) == sorted(COINS)  # every coin of the online store, none other
+    expected = (pd.Timestamp.now(tz="UTC") - pd.Timestamp("2021-07-07", tz="UTC")) / pd.Timedelta("1D")
+    assert all(abs(age - expected) < 1 for age in ages.values())
+    delays = gauge("cryptovol_online_write_delay_seconds")  # written years after the demo's bars
+    assert sorted(delays) == sorted(COINS) and min(delays.values()) > 86400 * 365
+
+
 def test_request_id_is_echoed_and_answered(served):
     url, _, _, log_path = served
     response = _post(url, {"symbols": ["BTC"]})
