@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=10, help="bars closed and measured per path")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # libraries' chatter
 
     import pandas as pd
     import redis
