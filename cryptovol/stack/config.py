@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cryptovol.settings import Settings
-from cryptovol.stack.health import deployments_ok, http_ok, redis_ok
+from cryptovol.stack.health import deployments_ok, http_ok, redis_ok, stream_ok
 
 
 class StackSettings(BaseSettings):
@@ -139,9 +139,16 @@ class Stack:
             prefect, partial(http_ok, prefect + "/api/health"),
             env={"PREFECT_HOME": str(self.folder / "prefect"), "PREFECT_UI_ENABLED": "true",
                  "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}, port=s.prefect_port))
+        streaming, pulling = _sources(self.settings)
         found.append(Component(
             "scheduler", [cli, "schedule"], prefect + "/deployments",
-            partial(deployments_ok, prefect + "/api", self.settings.bar)))
+            partial(deployments_ok, prefect + "/api", self.settings.bar, pulling)))
+        if streaming:  # the exchange sources' real-time path (`cryptovol sources`)
+            from cryptovol.backends import mask
+
+            found.append(Component(
+                "streamer", [cli, "stream"], f"{mask(self.redis_url)} stream cryptovol:bars:"
+                f"{self.settings.bar}", partial(stream_ok, self.redis_url, self.settings.bar)))
         service = self._http(s.service_port)
         found.append(Component(
             "service", [cli, "serve", "--host", s.host, "--port", str(s.service_port)],
@@ -151,6 +158,20 @@ class Stack:
             "ui", [cli, "ui", "--host", s.host, "--port", str(s.ui_port)], ui, partial(http_ok, ui + "/"),
             port=s.ui_port))
         return found
+
+
+def _sources(settings: Settings) -> tuple[bool, bool]:
+    """(a source of the bar streams, a source of the bar exists): the stack runs the streamer
+    and expects the pull deployment accordingly. (The sources file is read without importing
+    the connectors: the stack's module stays free of the feature layer.)"""
+    import yaml
+
+    try:
+        body = yaml.safe_load(settings.sources_path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False, False
+    mine = [s for s in (body.get("sources") or []) if isinstance(s, dict) and s.get("bar") == settings.bar]
+    return any(s.get("stream", True) for s in mine), bool(mine)
 
 
 def _redis_binary() -> str:

@@ -20,9 +20,10 @@ def redis_ok(url: str, timeout: float = 2.0) -> str | None:
     return None if ping(url, timeout=timeout) else f"{mask(url)} does not answer PING"
 
 
-def deployments_ok(api: str, bar: str, timeout: float = 5.0) -> str | None:
-    """The schedule runner has registered the loop's three deployments of ``bar``."""
-    wanted = {f"{kind}-{bar}" for kind in ("refresh", "monitor", "retrain")}
+def deployments_ok(api: str, bar: str, pull: bool = False, timeout: float = 5.0) -> str | None:
+    """The schedule runner has registered the loop's deployments of ``bar`` (and the exchange
+    pull when ``pull``: sources of the bar exist)."""
+    wanted = {f"{kind}-{bar}" for kind in ("refresh", "monitor", "retrain", *(["pull"] if pull else []))}
     try:
         response = httpx.post(f"{api}/deployments/filter", json={}, timeout=timeout)
         response.raise_for_status()
@@ -30,3 +31,20 @@ def deployments_ok(api: str, bar: str, timeout: float = 5.0) -> str | None:
         return f"the Prefect API at {api} does not answer ({type(exc).__name__})"
     missing = wanted - {d["name"] for d in response.json()}
     return f"deployments not registered yet: {', '.join(sorted(missing))}" if missing else None
+
+
+def stream_ok(url: str, bar: str, timeout: float = 2.0) -> str | None:
+    """The feature consumer of ``cryptovol stream`` has joined the bar bus (its group exists)."""
+    import redis
+
+    from cryptovol.backends import mask
+
+    key = f"cryptovol:bars:{bar}"
+    try:
+        groups = redis.Redis.from_url(url, socket_timeout=timeout).xinfo_groups(key)
+    except redis.ResponseError:
+        return f"no stream {key} yet"
+    except redis.RedisError as exc:
+        return f"{mask(url)} does not answer ({type(exc).__name__})"
+    return None if any(g["name"] in (b"features", "features") for g in groups) else \
+        f"the feature consumer has not joined {key} yet"

@@ -54,3 +54,22 @@ def test_a_long_home_gets_a_socket_path_that_fits(tmp_path):
     deep = tmp_path / ("d" * 120)
     stack = Stack(Settings(home=deep, redis_url=None), StackSettings())
     assert len(str(socket_path(stack))) < 100 and str(socket_path(stack)).startswith("/tmp/cryptovol-")
+
+
+def test_exchange_sources_add_the_streamer_and_the_pull_deployment(tmp_path):
+    stack = _stack(tmp_path)
+    stack.settings.home.mkdir(parents=True)
+    stack.settings.sources_path.write_text(
+        "sources:\n  - {name: binance, exchange: binance, bar: 1d, pairs: [BTC/USDT]}\n"
+        "  - {name: okx, exchange: okx, bar: 1h, pairs: [ETH/USDT]}\n")
+    components = {c.name: c for c in stack.components()}
+    assert list(components) == ["redis", "mlflow", "prefect", "scheduler", "streamer", "service", "ui"]
+    assert components["streamer"].command[-1] == "stream"
+    assert components["streamer"].url == "redis://127.0.0.1:16380/0 stream cryptovol:bars:1d"
+    assert components["scheduler"].health.args[-1] is True  # expects pull-1d too
+    hourly = _stack(tmp_path, bar="1h")
+    assert "streamer" in [c.name for c in hourly.components()]
+    stack.settings.sources_path.write_text(
+        "sources:\n  - {name: binance, exchange: binance, bar: 1d, pairs: [BTC/USDT], stream: false}\n")
+    assert "streamer" not in [c.name for c in stack.components()]
+    assert stack.components()[3].health.args[-1] is True  # pulled on schedule, not streamed
