@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 
 import pandas as pd
 import redis
@@ -33,7 +34,7 @@ class BarConsumer:
         self.block_ms = block_ms
         self.max_backoff = max_backoff
         self.handled = 0  # bars handled (acknowledged)
-        self.latencies: list[float] = []  # seconds from publish to online, per batch
+        self.latencies: deque[float] = deque(maxlen=1000)  # publish → online (s), per batch
 
     def run(self, stop: threading.Event) -> None:
         from feature_repo import store as feast_store  # noqa: PLC0415 (imports Feast)
@@ -59,6 +60,11 @@ class BarConsumer:
                     log.info("consumer: Redis answers again")
                 delay, down = 1.0, False
             except (redis.RedisError, OSError) as error:
+                if isinstance(error, redis.ResponseError) and "NOGROUP" in str(error):
+                    log.warning("consumer: the bus has no consumer group any more (a Redis that "
+                                "restarted empty?): joining it again")
+                    store, pending = None, True
+                    continue
                 if not down:
                     log.warning("consumer: Redis unavailable (%s); retrying with back-off, "
                                 "nothing is acknowledged meanwhile", str(error).splitlines()[0])

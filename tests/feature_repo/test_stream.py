@@ -13,6 +13,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from cryptovol.redis_runtime import RedisServer
 from cryptovol.settings import Settings
 from feature_repo import candle_store, jobs, online_stamps
 from feature_repo.connectors import bus
@@ -75,16 +76,20 @@ class Streaming:
         self.consumer_thread.join(30)
 
 
-@pytest.fixture
-def pulled_home(tmp_path, fake, db_url):
+def build_home(home, fake, url: str) -> tuple[Settings, src.Source]:
     """A home whose features, offline and online, were built from a first pull of the fake."""
-    settings = Settings(home=tmp_path / "home", redis_url=None, mlflow_tracking_uri=None, bar="1h")
+    settings = Settings(home=home, redis_url=None, mlflow_tracking_uri=None, bar="1h")
     settings.ensure_dirs()
     source = fake_source(fake)
     src.add(settings.sources_path, source)
     pull_source(settings, source)
-    jobs.refresh(settings, db_url, incoming=handoff(settings, [source]))
+    jobs.refresh(settings, url, incoming=handoff(settings, [source]))
     return settings, source
+
+
+@pytest.fixture
+def pulled_home(tmp_path, fake, db_url):
+    return build_home(tmp_path / "home", fake, db_url)
 
 
 def online_as_of(url: str) -> dict[str, pd.Timestamp]:
@@ -177,3 +182,25 @@ def test_a_restarted_streamer_publishes_nothing_twice(fake, pulled_home, db_url)
             wait(lambda: client.xlen(bus.stream_key("1h")) >= 3, 60, "the bar on the bus")
             time.sleep(0.5)
     assert client.xlen(bus.stream_key("1h")) == 6  # two bars x three pairs, each once
+
+
+def test_redis_going_away_delays_the_bars_and_loses_none(fake, tmp_path, caplog):
+    server = RedisServer(tmp_path / "own-redis", persist=True).start()
+    settings, source = build_home(tmp_path / "home", fake, server.url)
+    try:
+        with Streaming(settings, source, server.url) as running:
+            wait(lambda: running.streamer is not None and running.streamer.watermark, 60, "ready")
+            server.stop()  # SHUTDOWN SAVE: the bus and the online store keep what they had
+            bar = pd.Timestamp(fake.advance_bars(1)[0], unit="ms", tz="UTC")
+            time.sleep(3)
+            server = RedisServer(tmp_path / "own-redis", port=server.port, persist=True).start()
+            wait(lambda: set(online_as_of(server.url).values()) == {bar}, 120,
+                 "the bar online once Redis is back")
+    finally:
+        server.stop()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("catching up failed" in w or "consumer: Redis unavailable" in w for w in warnings)
+    assert all("\n" not in w for w in warnings)  # each one line, no traceback
+    stored = candle_store.read_candles(settings.home, "1h")
+    assert not stored.duplicated(["symbol", "ts"]).any()
+    assert (stored.groupby("symbol")["ts"].max() == bar).all()
