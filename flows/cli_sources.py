@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from flows.console import console, err, fail
@@ -47,9 +48,10 @@ def add(
     from pydantic import ValidationError
 
     from feature_repo.connectors import sources as src
-    from flows.runtime import bootstrap
+    from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(check_backends=False, home=home)
+    configure_logging()
     try:
         source = src.Source(name=name or exchange.lower(), exchange=exchange.lower(), bar=bar,
                             pairs=pairs.split(","), url=url, backfill_days=backfill_days)
@@ -164,7 +166,7 @@ def pull(names: Names = None, bar: Bar = None, home: Home = None, verbose: Verbo
     for p in outcome.pulls:
         for r in p.pairs:
             h = health.get((p.source, r.pair))
-            status = (f"[red]{r.error}[/]" if r.error else
+            status = (f"[red]{escape(r.error)}[/]" if r.error else
                       "[red]silent[/]" if h is not None and h.silent else "ok")
             table.add_row(p.source, r.pair, str(r.pages), f"{r.new:,}", str(r.restated),
                           str(r.retries), _ts(r.newest),
