@@ -46,7 +46,7 @@ class BarConsumer:
                 if store is None:
                     bus.ensure_group(client, self.settings.bar)
                     store = feast_store.open_store(self.settings, self.redis_url)
-                    from feature_repo import jobs  # noqa: F401, PLC0415 (warm: not on the first bar)
+                    self._warm_up(store)
                 entries = bus.read(client, self.settings.bar, self.name, pending,
                                    block_ms=self.block_ms)
                 if entries and not pending:  # the rest of a burst: one refresh for all of it
@@ -79,6 +79,19 @@ class BarConsumer:
                 pending = True
                 stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff)
+
+    def _warm_up(self, store) -> None:
+        """What the first bar would otherwise pay: imports, the Feast registry, a dry run of the
+        feature transforms on the newest stored bars (nothing written)."""
+        from feature_repo import candle_store  # noqa: PLC0415
+        from feature_repo.refresh import recompute  # noqa: PLC0415
+        from feature_repo.transforms.config import config_for  # noqa: PLC0415
+
+        store.list_feature_views()
+        candles = candle_store.read_candles(self.settings.home, self.settings.bar)
+        if len(candles):
+            recompute(candles, candles["ts"].max(), config_for(self.settings), self.settings.horizon)
+        log.info("consumer: ready (group %s of %s)", bus.GROUP, bus.stream_key(self.settings.bar))
 
     def handle(self, client: redis.Redis, entries: list[tuple[str, dict[str, str]]], store) -> None:
         from feature_repo import jobs as feature_jobs  # noqa: PLC0415 (imports Feast)

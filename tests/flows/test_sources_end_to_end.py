@@ -29,7 +29,7 @@ from tests.flows.processes import CLI, SLOW, clean_env, processes_of
 from tests.flows.test_schedule import _deployments
 
 pytestmark = pytest.mark.integration
-PULL_EVERY_S = 30
+PULL_EVERY_S = 20
 NEVER = "0 0 1 1 *"  # the loop's other schedules stay out of the way
 
 
@@ -133,10 +133,11 @@ def test_a_10_pair_hourly_store_kept_current_by_the_schedule_and_the_stream(tmp_
             log = (tmp_path / f"stream{n}.log").open("w")
             proc = subprocess.Popen([CLI, "stream"], env=env, stdout=log, stderr=subprocess.STDOUT)
             procs.append(proc)
-            until(lambda: sum(len(s) for s in fake._subs.values()) == 10, 300,
-                  "the streamer subscribed to the 10 kline streams",
-                  lambda: proc.poll() is None or pytest.fail((tmp_path / f"stream{n}.log").read_text()))
-            time.sleep(2 * SLOW)  # the consumer's group and Feast store opened
+            log_path = tmp_path / f"stream{n}.log"
+            until(lambda: sum(len(s) for s in fake._subs.values()) == 10
+                  and "consumer: ready" in log_path.read_text(), 300,
+                  "the streamer subscribed to the 10 kline streams and the consumer ready",
+                  lambda: proc.poll() is None or pytest.fail(log_path.read_text()))
             return proc
 
         stream = start_stream(1)
