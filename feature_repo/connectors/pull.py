@@ -4,11 +4,11 @@ For each pair the pull starts ``pull_overlap_bars`` before the newest bar it hol
 in the candle store for the coin's primary source), so a candle the exchange restated is
 fetched again; with nothing stored it starts ``backfill_days`` back. Pages follow one another
 (``since`` = the bar after the last one received; a page shorter than asked is not the end —
-exchanges cap pages below what is asked) until the exchange's present is reached; each page
-lands (``landing.py``) before the next is asked for, so a killed pull resumes where it stopped
-and a page fetched twice changes nothing. Requests go through ccxt's rate limiter and are
-retried on rate limits and network errors (``exchange.retrying``). A pair that fails does
-not stop the others; its error is reported.
+exchanges cap pages below what is asked; an empty page steps over a gap) until the exchange's
+present is reached; each page lands (``landing.py``) before the next is asked for, so a killed
+pull resumes where it stopped and a page fetched twice changes nothing. Requests go through
+ccxt's rate limiter and are retried on rate limits and network errors (``exchange.retrying``).
+A pair that fails does not stop the others; its error is reported.
 
 Then the primary source's new and changed bars are handed to the refresh path
 (:func:`handoff`): the same checks, quarantine, features and online store as candle files.
@@ -115,7 +115,12 @@ def pull_pair(settings: Settings, source: Source, exchange, pair: str, cutoff_ms
         result.pages += 1
         page = ex.candles(rows, exchange.last_json_response, source, pair, cutoff_ms)
         if page.empty:
-            break
+            if rows:  # only the still-open candle: the present is reached
+                break
+            # nothing in this page: past a gap for exchanges that page by time windows (Binance
+            # answers the next bars after a gap, and then this only ends at the present)
+            since += settings.pull_page_limit * step
+            continue
         landed = landing.land(settings.home, source.name, source.bar, pair, page)
         result.received += len(page)
         result.new += landed.inserted

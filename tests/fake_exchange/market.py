@@ -49,6 +49,7 @@ class FakeMarket:
     page_cap: int = 1000
     weight_per_minute: int = 6000
     delay_seconds: float = 0.0  # every REST answer waits this long (a slow exchange)
+    window_paging: bool = False  # answer only bars in [start, start + limit bars), as some venues do
     present: dict[str, np.ndarray] = field(default_factory=dict)  # pair -> bar exists (gaps: False)
     halted: dict[str, int] = field(default_factory=dict)  # pair -> first bar it no longer has
     failures: list[Failure] = field(default_factory=list)
@@ -177,6 +178,9 @@ class FakeMarket:
         ``limit`` (and the page cap); without ``start``, the newest ones."""
         with self.lock:
             last = self.closed if pair not in self.halted else min(self.closed, self.halted[pair] - 1)
+            if self.window_paging and start is not None:
+                window_end = start + limit * self.bar_ms - 1
+                end = window_end if end is None else min(end, window_end)
             idx = [i for i in range(last + 1) if self._exists(pair, i)
                    and (start is None or self.opens[i] >= start) and (end is None or self.opens[i] <= end)]
             n = min(limit, self.page_cap)

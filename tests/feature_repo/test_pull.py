@@ -122,6 +122,18 @@ def test_a_gap_in_the_exchanges_own_data_is_skipped_not_looped_on(fake, home_set
     assert len(eth) == 475
 
 
+def test_a_gap_longer_than_a_page_is_stepped_over_on_a_venue_that_pages_by_time(fake, home_settings):
+    fake.market.window_paging = True  # [since, since + limit bars) only, as some exchanges answer
+    source = fake_source(fake, backfill_days=24)  # 576 bars; ETH misses 300 of them
+    src.add(home_settings.sources_path, source)
+    fake.market.drop_bars("ETHUSDT", fake.market.closed - 500, 300)
+    asked = fake.market.requests.get("/api/v3/klines", 0)
+    pulled = pull_source(home_settings.model_copy(update={"pull_page_limit": 100}), source)
+    assert [p.new for p in pulled.pairs] == [576, 276, 576]
+    assert_landed_equals_truth(home_settings.home, fake, source)  # the bars after the gap too
+    assert fake.market.requests["/api/v3/klines"] - asked <= 3 * 7  # no request beyond the present
+
+
 def test_a_pull_killed_mid_way_resumes_without_duplicates(fake, home_settings):
     source = fake_source(fake, backfill_days=25)  # 600 bars: 3 pages a pair
     src.add(home_settings.sources_path, source)
