@@ -134,19 +134,33 @@ def test_a_gap_longer_than_a_page_is_stepped_over_on_a_venue_that_pages_by_time(
     assert fake.market.requests["/api/v3/klines"] - asked <= 3 * 7  # no request beyond the present
 
 
-def test_a_pull_killed_mid_way_resumes_without_duplicates(fake, home_settings):
-    source = fake_source(fake, backfill_days=25)  # 600 bars: 3 pages a pair
-    src.add(home_settings.sources_path, source)
-    fake.market.delay_seconds = 0.4
+def _pull_process(home) -> subprocess.Popen:
+    """``pull_source`` of the home's first source, in a process of its own."""
     script = textwrap.dedent(f"""
         from cryptovol.settings import Settings
         from feature_repo.connectors import sources
         from feature_repo.connectors.pull import pull_source
-        s = Settings(home={str(home_settings.home)!r}, bar="1h")
+        s = Settings(home={str(home)!r}, bar="1h")
         pull_source(s, sources.load(s.sources_path)[0])
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT,
+    return subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT,
                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+
+def test_two_pulls_at_once_both_finish_and_land_each_bar_once(fake, home_settings):
+    source = fake_source(fake)
+    src.add(home_settings.sources_path, source)
+    fake.market.delay_seconds = 0.05
+    both = [_pull_process(home_settings.home), _pull_process(home_settings.home)]
+    assert [p.wait(timeout=300) for p in both] == [0, 0]
+    assert len(assert_landed_equals_truth(home_settings.home, fake, source)) == 480
+
+
+def test_a_pull_killed_mid_way_resumes_without_duplicates(fake, home_settings):
+    source = fake_source(fake, backfill_days=25)  # 600 bars: 3 pages a pair
+    src.add(home_settings.sources_path, source)
+    fake.market.delay_seconds = 0.4
+    proc = _pull_process(home_settings.home)
     btc = landing.landing_path(home_settings.home, "binance", "1h", "BTC/USDT")
     deadline = time.monotonic() + 120
     while not btc.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -188,3 +202,24 @@ def test_a_second_source_of_a_coin_lands_apart_and_never_reaches_the_candle_stor
     assert [origin for origin, _ in frames] == ["binance BTC/USDT", "mirror ETH/USDT"]
     assert {f["source"].iloc[0] for _, f in frames} == {"binance", "mirror"}
     assert len(landing.read(home_settings.home, "mirror", "1h", "BTC/USDT")) == 480
+
+
+def test_a_malformed_candle_from_the_exchange_is_quarantined_with_its_reason(fake, home_settings):
+    source = fake_source(fake)
+    src.add(home_settings.sources_path, source)
+    i = fake.market.closed - 10
+    o, h, lo, c, v, q = fake.market.values["ETHUSDT"][i]
+    fake.market.values["ETHUSDT"][i] = [o, lo * 0.9, lo, c, v, q]  # a high below the low
+    pull_source(home_settings, source)
+    from feature_repo.ingest import ingest_frames
+
+    result = ingest_frames(home_settings, handoff(home_settings, [source]), "1h")
+    bad = pd.Timestamp(int(fake.market.opens[i]) + 3_600_000, unit="ms", tz="UTC")
+    quarantined = candle_store.read_quarantine(home_settings.home, "1h")
+    assert list(quarantined[["symbol", "reason", "origin"]].itertuples(index=False, name=None)) == [
+        ("ETH", "ohlc_inconsistent", "binance ETH/USDT")]
+    assert quarantined["ts"].iloc[0] == bad
+    assert result.report.balanced and result.report.totals()["quarantined"] == 1
+    stored = candle_store.read_candles(home_settings.home, "1h")
+    assert bad not in set(stored.loc[stored["symbol"] == "ETH", "ts"])
+    assert len(stored) == 3 * 480 - 1
