@@ -6,8 +6,10 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where it is used: `cryptovol --help` needs none of it
+    import pandas as pd
 
 BAR_SECONDS: dict[str, int] = {
     "1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400,
@@ -50,6 +52,8 @@ def infer_bar(ts: pd.Series, symbols: pd.Series | None = None) -> str:
     Steps are taken within each symbol; raises ``ValueError`` if the common step is not a
     known bar size, or if there are fewer than two bars and no bar is expected (:func:`expecting`).
     """
+    import pandas as pd
+
     frame = pd.DataFrame({"ts": ts.to_numpy(), "symbol": "" if symbols is None else symbols.to_numpy()})
     frame = frame.drop_duplicates().sort_values(["symbol", "ts"])
     steps = frame.groupby("symbol")["ts"].diff().dropna()

@@ -7,6 +7,10 @@ exceptions a user can cause (OS errors, invalid settings) into such a line too.
 
 from __future__ import annotations
 
+import errno
+import re
+from pathlib import Path
+
 
 class UserError(Exception):
     """Input, settings or environment the user can fix; the message says what and how."""
@@ -15,8 +19,6 @@ class UserError(Exception):
 def describe(exc: BaseException) -> str | None:
     """One line for an error the user can act on, or ``None`` for a bug."""
     from pydantic import ValidationError
-
-    from cryptovol.files import describe_os_error
 
     if isinstance(exc, UserError | LookupError):
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -29,3 +31,24 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(exc, OSError):
         return describe_os_error(exc)
     return None
+
+
+def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
+    """One line for an OS error: the path, the reason, and what to do about it."""
+    where = exc.filename or path or "?"
+    temporary = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", Path(str(where)).name)
+    if temporary:  # name the file being written, not atomic_write's temporary
+        where = Path(str(where)).parent / temporary.group(1)
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        hint = "permission denied; make it writable or point CRYPTOVOL_HOME at a folder you own"
+    elif exc.errno == errno.EROFS:
+        hint = "read-only file system; point CRYPTOVOL_HOME at a writable folder"
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, NotADirectoryError):
+        hint = "a file stands where a folder is needed; choose another CRYPTOVOL_HOME"
+    elif exc.errno == errno.ENOSPC:
+        hint = "no space left on the device; free some space and run again"
+    elif isinstance(exc, FileNotFoundError):
+        hint = "no such file or folder"
+    else:
+        hint = exc.strerror or str(exc)
+    return f"{where}: {hint}"

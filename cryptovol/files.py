@@ -14,10 +14,8 @@ unreadable, instead of a library's traceback.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,34 +24,13 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from cryptovol.errors import UserError
+from cryptovol.errors import UserError, describe_os_error
 
 LOCK_TIMEOUT_S = 600.0  # a concurrent ingest of years of hourly bars can hold the lock a while
 
 
 class StoreError(UserError, RuntimeError):
     """A stored file cannot be read or written; the message names it and says what to do."""
-
-
-def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
-    """One line for an OS error: the path, the reason, and what to do about it."""
-    where = exc.filename or path or "?"
-    temporary = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", Path(str(where)).name)
-    if temporary:  # name the file being written, not atomic_write's temporary
-        where = Path(str(where)).parent / temporary.group(1)
-    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
-        hint = "permission denied; make it writable or point CRYPTOVOL_HOME at a folder you own"
-    elif exc.errno == errno.EROFS:
-        hint = "read-only file system; point CRYPTOVOL_HOME at a writable folder"
-    elif exc.errno in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, NotADirectoryError):
-        hint = "a file stands where a folder is needed; choose another CRYPTOVOL_HOME"
-    elif exc.errno == errno.ENOSPC:
-        hint = "no space left on the device; free some space and run again"
-    elif isinstance(exc, FileNotFoundError):
-        hint = "no such file or folder"
-    else:
-        hint = exc.strerror or str(exc)
-    return f"{where}: {hint}"
 
 
 def _umask() -> int:

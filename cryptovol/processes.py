@@ -69,11 +69,11 @@ def terminate(proc: subprocess.Popen, grace: float = 5.0, group: bool = False) -
 
 
 def supervise(argv: list[str], grace: float = STOP_GRACE_S) -> int:
-    """Run ``python -m flows.cli argv`` as a child; stop it within ``grace`` s of a signal."""
+    """Run ``python -m cryptovol.cli argv`` as a child; stop it within ``grace`` s of a signal."""
     env = {**os.environ, SUPERVISED_ENV: "1"}
     # its own process group: a Ctrl-C at the terminal reaches the supervisor only, which
     # forwards it once (a second SIGINT would interrupt the child's own clean-up)
-    child = subprocess.Popen([sys.executable, "-m", "flows.cli", *argv], env=env, process_group=0,
+    child = subprocess.Popen([sys.executable, "-m", "cryptovol.cli", *argv], env=env, process_group=0,
                              preexec_fn=die_with_parent(signal.SIGKILL))
     received: list[int] = []
 

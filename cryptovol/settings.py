@@ -82,12 +82,6 @@ class Settings(BaseSettings):
     prediction_log_url: SecretStr | None = Field(
         default=None, description="postgresql://... of the prediction log (unset: "
         "CRYPTOVOL_DATABASE_URL, else parquet files).")
-    task_runner: Literal["threads", "dask"] = Field(
-        default="threads", description="Where the per-coin stages run (flows/scale.py): a "
-        "thread pool in this process, or a Dask cluster (CRYPTOVOL_DASK_ADDRESS, else a local one).")
-    dask_address: str | None = Field(
-        default=None, description="tcp://scheduler:8786 of a running Dask cluster (unset with "
-        "CRYPTOVOL_TASK_RUNNER=dask: a temporary local cluster).")
     champion_poll_seconds: float = Field(
         default=15.0, gt=0, description="How often a running service checks where @champion is.")
     serve_horizons: list[int] = Field(

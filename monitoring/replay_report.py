@@ -37,9 +37,16 @@ class ReplayResult:
     html: Path
     json: Path
     seconds: float
+    start: pd.Timestamp
+    end: pd.Timestamp
 
 
-def run_replay(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta,
+DEFAULT_SPAN = pd.Timedelta(days=730)  # a replay without --start covers the last two years
+WARM_UP = pd.Timedelta(days=180)  # history the first champion is trained on, at least
+
+
+def run_replay(settings: Settings, start: pd.Timestamp | None, end: pd.Timestamp | None,
+               step: pd.Timedelta,
                policies: list[str], progress: Callable[[int], Callable[[], None]] | None = None
                ) -> ReplayResult:
     import time
@@ -50,7 +57,9 @@ def run_replay(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, step:
         raise ValueError(f"unknown policies {unknown}; use {', '.join(POLICIES)}")
     features, targets = feature_table(settings).read(), target_table(settings).read()
     first, last = features["event_timestamp"].min(), features["event_timestamp"].max()
-    if not first + pd.Timedelta(days=180) <= start < end <= last:
+    end = last if end is None else end
+    start = max(first + WARM_UP, end - DEFAULT_SPAN) if start is None else start
+    if not first + WARM_UP <= start < end <= last:
         raise ValueError(f"replay window {start:%Y-%m-%d}..{end:%Y-%m-%d} must lie within the stored "
                          f"bars ({first:%Y-%m-%d}..{last:%Y-%m-%d}) and start 180 days after the first")
     replay = Replay(features, targets, feature_names(settings), pd.Timedelta(settings.bar_delta),
@@ -68,7 +77,7 @@ def run_replay(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, step:
     page, body = _page(settings, table, runs, rows, start, end, step)
     html_path = files.write_text(settings.reports_dir / f"{stem}.html", page)
     json_path = files.write_json(settings.reports_dir / f"{stem}.json", body)
-    return ReplayResult(table, runs, html_path, json_path, time.perf_counter() - began)
+    return ReplayResult(table, runs, html_path, json_path, time.perf_counter() - began, start, end)
 
 
 def _png(fig) -> str:

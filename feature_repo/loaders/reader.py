@@ -23,9 +23,9 @@ from feature_repo.loaders.cdd import parse_cdd
 from feature_repo.loaders.cmc import parse_cmc
 from feature_repo.loaders.coingecko import parse_coingecko, parse_coingecko_history
 from feature_repo.loaders.common import symbol_from_filename
+from feature_repo.loaders.formats import FORMATS
 from feature_repo.loaders.sniff import REPLACEMENT, Content, sniff
 
-FORMATS = ("cmc", "cdd", "binance", "bybit", "coingecko", "coingecko-history", "canonical")
 # the columns each format reads; bytes that are not UTF-8 elsewhere are only counted
 USED_COLUMNS = {
     "cmc": {"symbol", "date", "high", "low", "open", "close", "volume", "marketcap"},

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cryptovol.cli.app import main
 from feature_repo.loaders.reader import read_file
-from flows.cli import main
 from tests.conftest import DATA
 
 BAD = DATA / "bad"

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.console import console, err
-
-Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
-Bar = Annotated[str | None, typer.Option(help="Bar size, e.g. 1d or 1h (env CRYPTOVOL_BAR).")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")]
+from cryptovol.cli.console import console, err
+from cryptovol.cli.options import Bar, Home, Verbose
 
 
 def refresh(
@@ -27,8 +23,11 @@ def refresh(
 
     Files dropped into CRYPTOVOL_HOME/inbox are loaded and moved to inbox/loaded (or
     inbox/failed, with the reason). A running `cryptovol serve` answers from the new bars at once.
+
+    Example: `cryptovol refresh new_bars.parquet` (or drop the files into CRYPTOVOL_HOME/inbox
+    and run `cryptovol refresh`)
     """
-    from flows.runtime import bootstrap, configure_logging, flow_services
+    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -53,10 +52,13 @@ def monitor(
 ) -> None:
     """Check the champion: data drift since its training data, realized QLIKE next to HAR and
     EWMA, the retrain policy's decision (recorded in CRYPTOVOL_HOME/monitoring) — and retrain,
-    gate and alert when the policy says so."""
+    gate and alert when the policy says so.
+
+    Example: `cryptovol monitor --no-retrain`
+    """
     from rich.table import Table
 
-    from flows.runtime import bootstrap, configure_logging, flow_services
+    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -83,12 +85,35 @@ def monitor(
     console.print(table)
 
 
+def drift(home: Home = None, verbose: Verbose = False) -> None:
+    """Evidently drift check: the bars after the champion's training data vs the end of its
+    training window (nothing new since: says so).
+
+    Example: `cryptovol drift --bar 1h`
+    """
+    from cryptovol.cli.runtime import bootstrap, configure_logging
+
+    settings = bootstrap(home=home)
+    configure_logging(verbose)
+    from cryptovol.prefect_api import prefect_api
+
+    with prefect_api(settings.prefect_api_url, settings.home / "prefect",
+                     settings.prefect_startup_timeout):
+        from flows.pipeline import drift_flow
+
+        summary = drift_flow(settings)
+    console.print(summary.describe() + (f"; report: {summary.html}" if summary.html else ""))
+
+
 def retrain(
     reason: Annotated[str, typer.Option(help="Why (recorded and sent in the alert).")] = "manual",
     bar: Bar = None, home: Home = None, verbose: Verbose = False,
 ) -> None:
-    """Retrain now: walk-forward train → gate → promote or keep → alert (to the configured channels)."""
-    from flows.runtime import bootstrap, configure_logging, flow_services
+    """Retrain now: walk-forward train → gate → promote or keep → alert (to the configured channels).
+
+    Example: `cryptovol retrain --reason "new listing data"`
+    """
+    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -105,10 +130,12 @@ def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> No
     and the exchange pull after every bar when sources of the bar exist (`cryptovol sources`).
 
     With PREFECT_API_URL pointing at `prefect server start`, they show in the Prefect UI.
+
+    Example: `CRYPTOVOL_MONITOR_CRON='0 * * * *' cryptovol schedule --bar 1h`
     """
     import os
 
-    from flows.runtime import bootstrap, configure_logging, flow_services
+    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -131,8 +158,11 @@ def schedule(bar: Bar = None, home: Home = None, verbose: Verbose = False) -> No
 
 
 def replay(
-    start: Annotated[str, typer.Option(help="First clock tick (date).")] = "2019-01-01",
-    end: Annotated[str, typer.Option(help="Last clock tick (date).")] = "2021-07-07",
+    start: Annotated[str | None, typer.Option(
+        help="First clock tick, a date (default: two years before --end, and at least 180 days "
+             "after the first stored bar).", show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(
+        help="Last clock tick, a date (default: the newest stored bar).", show_default=False)] = None,
     step: Annotated[str, typer.Option(help="Time between ticks, e.g. 7d.")] = "7d",
     policies: Annotated[str, typer.Option(
         help="Comma-separated: policy (drift/performance/age rules), every-30d, never.")]
@@ -140,19 +170,23 @@ def replay(
     bar: Bar = None, home: Home = None, verbose: Verbose = False,
 ) -> None:
     """Run the loop over stored history as if it were live and compare retrain policies by the
-    realized QLIKE of what they would have served (HTML timeline under reports/)."""
+    realized QLIKE of what they would have served (HTML timeline under reports/).
+
+    Example: `cryptovol replay --start 2020-01-01 --end 2021-06-30 --step 14d --policies policy,never`
+    """
     import pandas as pd
     from rich.progress import Progress
     from rich.table import Table
 
-    from flows.runtime import bootstrap, configure_logging
+    from cryptovol.cli.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
     from monitoring.replay_report import run_replay
 
     try:
-        begin, finish = pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
+        begin, finish = (None if value is None else pd.Timestamp(value, tz="UTC")
+                         for value in (start, end))
         every = pd.Timedelta(step)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -163,8 +197,8 @@ def replay(
 
         result = run_replay(settings, begin, finish, every, [p.strip() for p in policies.split(",")],
                             progress)
-    table = Table(title=f"replay {settings.bar} {start} → {end}, every {step} "
-                        f"({result.seconds / 60:.1f} min)")
+    table = Table(title=f"replay {settings.bar} {result.start:%Y-%m-%d} → {result.end:%Y-%m-%d}, "
+                        f"every {step} ({result.seconds / 60:.1f} min)")
     for column in ("policy", "realized QLIKE", "scored", "retrains", "promotions", "compute (s)"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     for name, row in result.table.iterrows():
@@ -172,32 +206,3 @@ def replay(
                       str(int(row["retrains"])), str(int(row["promotions"])), f"{row['compute_s']:.0f}")
     console.print(table)
     console.print(f"report: {result.html}")
-
-
-def ui(
-    port: Annotated[int, typer.Option(help="HTTP port of the Evidently UI.")] = 8000,
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    home: Home = None,
-) -> None:
-    """Open the monitoring dashboards (Evidently UI on the workspace) until Ctrl-C.
-
-    Prefect's UI comes with its server: `prefect server start` (http://127.0.0.1:4200), then
-    run the commands with PREFECT_API_URL=http://127.0.0.1:4200/api. MLflow's: `mlflow ui
-    --backend-store-uri sqlite:///CRYPTOVOL_HOME/mlflow/mlflow.db`.
-    """
-    import os
-    import sys
-
-    from flows.runtime import bootstrap, run_until_interrupted
-    from monitoring.workspace import workspace_dir
-
-    settings = bootstrap(check_backends=False, home=home)
-    folder = workspace_dir(settings.home)
-    if not folder.exists():
-        err.print(f"note: {folder} is empty until `cryptovol monitor` has run", highlight=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sys.executable).parent / "evidently"), "ui", "--workspace", str(folder),
-               "--host", host, "--port", str(port)]
-    console.print(f"Evidently UI on http://{host}:{port} (project 'cryptovol {settings.bar}'); "
-                  "Ctrl-C to stop", highlight=False)
-    raise typer.Exit(run_until_interrupted(command, dict(os.environ), settings.home))

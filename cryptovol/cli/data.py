@@ -9,11 +9,13 @@ import typer
 from rich.progress import track
 from rich.table import Table
 
-from flows.console import console, err, fail
+from cryptovol.cli.console import console, err, fail
+from cryptovol.cli.options import Bar, Home, Verbose
+from feature_repo.loaders.formats import FORMATS
 
-data_app = typer.Typer(help="Inspect the candle store.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect the candle store and the feature catalog.\n\n"
+                       "Example: `cryptovol data report --bar 1h`", no_args_is_help=True)
 
-Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
 QUARANTINE_COLUMNS = {"q_missing_price": "no price", "q_non_finite_price": "non-finite",
                       "q_non_positive_price": "price<=0", "q_ohlc_inconsistent": "OHLC",
                       "q_future_bar": "future", "q_ancient_bar": "before 2009",
@@ -69,17 +71,21 @@ def print_load_report(result) -> None:
 
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or globs of candle files.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="Force the format: cmc, cdd, binance, "
-                                            "coingecko, canonical (default: detected).")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", show_default=False,
+        help=f"Force the format: {', '.join(FORMATS)} (default: detected from the header).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Ticker for files that do not name it.")] = None,
     bar: Annotated[str | None, typer.Option(help="Store at this bar size, resampling if coarser "
                                             "(default: the files' own bar).")] = None,
     home: Home = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Load candle files into the candle store, with a load report (read = kept + quarantined)."""
+    """Load candle files into the candle store, with a load report (read = kept + quarantined).
+
+    Example: `cryptovol ingest ../shared/data/hourly/ --bar 1h`
+    """
+    from cryptovol.cli.runtime import bootstrap, configure_logging
     from feature_repo.loaders.candles import CandleError
-    from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home)
     configure_logging(verbose)
@@ -98,17 +104,21 @@ def ingest(
 
 @data_app.command("report")
 def report(
-    bar: Annotated[str, typer.Option(help="Bar size of the store to show.")] = "1d",
+    bar: Bar = None,
     home: Home = None,
 ) -> None:
-    """Coverage of the candle store per symbol: range, bars, gaps, quarantined rows."""
+    """Coverage of the candle store per symbol: range, bars, gaps, quarantined rows.
+
+    Example: `cryptovol data report --bar 1h`
+    """
     import pandas as pd
 
     from cryptovol.bars import bar_delta
+    from cryptovol.cli.runtime import bootstrap
     from feature_repo import candle_store
-    from flows.runtime import bootstrap
 
     settings = bootstrap(check_backends=False, home=home, bar=bar)
+    bar = settings.bar  # the option, else CRYPTOVOL_BAR, else 1d
     candles = candle_store.read_candles(settings.home, bar)
     if candles.empty:
         raise fail(f"no {bar} candles in {settings.home / 'candles'}: run `cryptovol ingest PATH` first")
@@ -125,11 +135,17 @@ def report(
 
 @data_app.command("features")
 def features(
-    bar: Annotated[str, typer.Option(help="Bar size whose feature set to list.")] = "1d",
+    bar: Bar = None,
     garch: Annotated[bool, typer.Option(help="Include the optional GARCH feature.")] = False,
 ) -> None:
-    """The feature catalog for a bar size: every feature with its one-line description."""
+    """The feature catalog for a bar size: every feature with its one-line description.
+
+    Example: `cryptovol data features --bar 1h --garch`
+    """
+    from cryptovol.settings import Settings
     from feature_repo.transforms.config import FeatureConfig, catalog
+
+    bar = bar or Settings().bar  # the option, else CRYPTOVOL_BAR, else 1d
 
     config = FeatureConfig.for_bar(bar, garch=garch)
     table = Table(title=f"{len(catalog(config))} features on {bar} bars (vols per bar)")

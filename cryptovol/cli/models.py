@@ -8,13 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows.console import console, err, fail, print_error
+from cryptovol.cli.console import console, err, fail, print_error
+from cryptovol.cli.options import Bar, Home, Horizon, Horizons, Verbose
 
 models_app = typer.Typer(help="List, promote and roll back model versions.", no_args_is_help=True)
 
-Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
-Bar = Annotated[str | None, typer.Option(help="Bar size (env CRYPTOVOL_BAR; default 1d).")]
-Horizon = Annotated[int | None, typer.Option(help="Forecast horizon in bars (env CRYPTOVOL_HORIZON).")]
 FORECASTERS = ("lightgbm", "catboost", "gru", "persistence", "ewma", "har", "garch")
 
 
@@ -44,9 +42,6 @@ def training_table(summary) -> Table:
     return table
 
 
-Horizons = Annotated[list[int] | None, typer.Option(
-    "--horizon", min=1, help="Forecast horizon in bars; repeat it to train several, each its own "
-                             "registered model and gate (env CRYPTOVOL_HORIZON).")]
 
 
 def train(
@@ -73,13 +68,16 @@ def train(
         help="Also evaluate the GRU challenger on the same folds (needs `make env EXTRAS=seq`; "
              "env CRYPTOVOL_SEQUENCE_MODEL).")] = None,
     home: Home = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Build features from the candle store, evaluate walk-forward, register through the gate.
 
     Each horizon (``--horizon 7 --horizon 14``) is trained and registered as its own model,
-    ``<name>-<bar>-h<H>``, with its own champion."""
-    from flows.runtime import bootstrap, configure_logging
+    ``<name>-<bar>-h<H>``, with its own champion.
+
+    Example: `cryptovol train --bar 1h --horizon 24 --horizon 72 --folds 3`
+    """
+    from cryptovol.cli.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home, bar=bar, folds=folds, embargo=embargo,
                          tune_trials=tune_trials, promotion_margin=margin,
@@ -87,8 +85,8 @@ def train(
                          sequence_model=sequence_model)
     horizons = list(dict.fromkeys(horizons or [settings.horizon]))
     configure_logging(verbose)
+    from cryptovol.cli.runtime import flow_services
     from feature_repo import candle_store
-    from flows.runtime import flow_services
 
     if settings.sequence_model:  # fail before any flow starts
         from training.sequence import require
@@ -119,7 +117,7 @@ def train(
 
 
 def _client(bar: str | None, home: Path | None, horizon: int | None = None):
-    from flows.runtime import bootstrap
+    from cryptovol.cli.runtime import bootstrap
     from training.registry import configure
 
     settings = bootstrap(home=home, bar=bar, horizon=horizon)
@@ -130,8 +128,11 @@ def _client(bar: str | None, home: Path | None, horizon: int | None = None):
 def list_models(bar: Bar = None, horizon: Annotated[int | None, typer.Option(
         help="Only this horizon's model (default: every horizon trained for the bar).")] = None,
         home: Home = None) -> None:
-    """Every registered version of each (bar, horizon) model: aliases, key metrics, gate."""
-    from flows.runtime import bootstrap
+    """Every registered version of each (bar, horizon) model: aliases, key metrics, gate.
+
+    Example: `cryptovol models list --horizon 7`
+    """
+    from cryptovol.cli.runtime import bootstrap
     from training.aliases import list_versions, registered_models
     from training.registry import configure
 
@@ -164,7 +165,10 @@ def _versions_table(name: str, rows: list[dict]) -> Table:
 @models_app.command("promote")
 def promote(version: Annotated[str, typer.Argument(help="Version to make the champion.")],
             bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
-    """Make VERSION the champion by hand (recorded as a manual promotion)."""
+    """Make VERSION the champion by hand (recorded as a manual promotion).
+
+    Example: `cryptovol models promote 3 --horizon 7`
+    """
     from mlflow.exceptions import MlflowException
 
     from training.aliases import promote_manually
@@ -180,7 +184,10 @@ def promote(version: Annotated[str, typer.Argument(help="Version to make the cha
 
 @models_app.command("rollback")
 def rollback_cmd(bar: Bar = None, horizon: Horizon = None, home: Home = None) -> None:
-    """Give @champion back to the previous champion."""
+    """Give @champion back to the previous champion.
+
+    Example: `cryptovol models rollback --horizon 7`
+    """
     from training.aliases import rollback
 
     client, name = _client(bar, home, horizon)
@@ -194,8 +201,11 @@ def rollback_cmd(bar: Bar = None, horizon: Horizon = None, home: Home = None) ->
 @models_app.command("resume")
 def resume_cmd(home: Home = None) -> None:
     """Register the training runs kept when the registry went away mid-registration (under
-    CRYPTOVOL_HOME/pending): each exactly once, through the gate decision it was trained with."""
-    from flows.runtime import bootstrap
+    CRYPTOVOL_HOME/pending): each exactly once, through the gate decision it was trained with.
+
+    Example: `cryptovol models resume`
+    """
+    from cryptovol.cli.runtime import bootstrap
     from training.pending import resume, waiting
 
     settings = bootstrap(home=home)

@@ -130,7 +130,7 @@ def schedules_beside(settings: Settings, env: dict[str, str], enabled: bool = Tr
     from cryptovol.processes import SUPERVISED_ENV
 
     log = (settings.home / "schedule.log").open("a")
-    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "schedule"],
+    proc = subprocess.Popen([sys.executable, "-m", "cryptovol.cli", "schedule"],
                             env={**env, SUPERVISED_ENV: "1"}, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, preexec_fn=die_with_parent())
     logging.getLogger(__name__).info("schedules running beside the service (pid %d, log %s)",

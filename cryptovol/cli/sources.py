@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from flows.console import console, err, fail
+from cryptovol.cli.console import console, err, fail
+from cryptovol.cli.options import Bar, Home, Verbose
 
 sources_app = typer.Typer(help="Exchanges the platform pulls candles from (public market data, "
                           "no key needed).", no_args_is_help=True)
 
-Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
-Bar = Annotated[str | None, typer.Option(help="Bar size, e.g. 1h (env CRYPTOVOL_BAR).")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging and tracebacks.")]
 Names = Annotated[list[str] | None, typer.Option(
     "--source", help="Only this source (repeat for several; default: every source of the bar).")]
 
@@ -44,11 +41,14 @@ def add(
     """Add an exchange source to CRYPTOVOL_HOME/sources.yaml (or CRYPTOVOL_SOURCES_FILE).
 
     The schedules (`cryptovol schedule`) then pull its closed candles after every bar; `cryptovol
-    pull` pulls now; `cryptovol stream` follows them in real time."""
+    pull` pulls now; `cryptovol stream` follows them in real time.
+
+    Example: `cryptovol sources add binance --pairs BTC/USDT,ETH/USDT --bar 1h --backfill-days 30`
+    """
     from pydantic import ValidationError
 
+    from cryptovol.cli.runtime import bootstrap, configure_logging
     from feature_repo.connectors import sources as src
-    from flows.runtime import bootstrap, configure_logging
 
     settings = bootstrap(check_backends=False, home=home)
     configure_logging()
@@ -95,9 +95,12 @@ def _check(source) -> None:
 
 @sources_app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="The source's name.")], home: Home = None) -> None:
-    """Remove a source; its landed candles stay under CRYPTOVOL_HOME/sources/NAME."""
+    """Remove a source; its landed candles stay under CRYPTOVOL_HOME/sources/NAME.
+
+    Example: `cryptovol sources remove binance`
+    """
+    from cryptovol.cli.runtime import bootstrap
     from feature_repo.connectors import sources as src
-    from flows.runtime import bootstrap
 
     settings = bootstrap(check_backends=False, home=home)
     left = src.remove(settings.sources_path, name)
@@ -107,10 +110,13 @@ def remove(name: Annotated[str, typer.Argument(help="The source's name.")], home
 @sources_app.command("list")
 def list_sources(bar: Bar = None, home: Home = None) -> None:
     """Every source and pair: primary or not, newest landed bar, lag behind the exchange at the
-    last pull (silent pairs in red)."""
+    last pull (silent pairs in red).
+
+    Example: `cryptovol sources list --bar 1h`
+    """
+    from cryptovol.cli.runtime import bootstrap
     from feature_repo.connectors import freshness, landing
     from feature_repo.connectors import sources as src
-    from flows.runtime import bootstrap
 
     settings = bootstrap(check_backends=False, home=home)
     sources = src.load(settings.sources_path)
@@ -143,8 +149,11 @@ def list_sources(bar: Bar = None, home: Home = None) -> None:
 
 def pull(names: Names = None, bar: Bar = None, home: Home = None, verbose: Verbose = False) -> None:
     """Pull every source of the bar now: closed candles since the newest stored bar (paginated,
-    rate-limited, retried), then candle store → features → online store, like candle files."""
-    from flows.runtime import bootstrap, configure_logging, flow_services
+    rate-limited, retried), then candle store → features → online store, like candle files.
+
+    Example: `cryptovol pull --bar 1h --source binance`
+    """
+    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -189,11 +198,14 @@ def stream(
     bar: Bar = None, home: Home = None, verbose: Verbose = False,
 ) -> None:
     """Follow the sources' kline streams until Ctrl-C: each closed bar goes onto a Redis Stream
-    and the feature consumer pushes its feature rows online within seconds of the close."""
+    and the feature consumer pushes its feature rows online within seconds of the close.
+
+    Example: `cryptovol stream --bar 1h --role both`
+    """
     import asyncio
     import threading
 
-    from flows.runtime import bootstrap, configure_logging
+    from cryptovol.cli.runtime import bootstrap, configure_logging
 
     if role not in ("both", "producer", "consumer"):
         raise fail(f"--role {role!r}: use both, producer or consumer")

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows.console import console, err
-from flows.console import fail as _fail
+from cryptovol.cli.console import console, err
+from cryptovol.cli.console import fail as _fail
+from cryptovol.cli.options import Bar, Home
 
 stack_app = typer.Typer(
     help="The production profile, started natively: PostgreSQL-backed MLflow, Prefect and Feast "
@@ -18,13 +19,11 @@ stack_app = typer.Typer(
          "CRYPTOVOL_STACK_POSTGRES (default postgresql://postgres@127.0.0.1:5432/postgres).",
     no_args_is_help=True)
 
-Home = Annotated[Path | None, typer.Option(help="Output folder (env CRYPTOVOL_HOME; default ./.cryptovol).")]
-Bar = Annotated[str | None, typer.Option(help="Bar size the stack serves (env CRYPTOVOL_BAR).")]
 
 
 def _stack(home: Path | None, bar: str | None):
+    from cryptovol.cli.runtime import bootstrap
     from cryptovol.stack.config import Stack, StackSettings
-    from flows.runtime import bootstrap
 
     # the stack's own servers are not up yet: nothing to check before it starts them
     settings = bootstrap(check_backends=False, home=home, bar=bar)
@@ -50,7 +49,10 @@ def up(
 ) -> None:
     """Create the databases, start every component in order, each healthy before the next (the
     first pipeline before the service), and print the URLs. Running it again starts only what
-    is not running."""
+    is not running.
+
+    Example: `CRYPTOVOL_STACK_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres cryptovol stack up`
+    """
     from cryptovol.stack.lifecycle import StackError
     from cryptovol.stack.lifecycle import up as start
 
@@ -68,7 +70,10 @@ def up(
 @stack_app.command()
 def status(bar: Bar = None, home: Home = None,
            as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
-    """Each component's state, pid, URL, live health check and log; exit 1 unless all healthy."""
+    """Each component's state, pid, URL, live health check and log; exit 1 unless all healthy.
+
+    Example: `cryptovol stack status --json`
+    """
     from cryptovol.stack.lifecycle import describe
     from cryptovol.stack.lifecycle import status as current
 
@@ -83,7 +88,10 @@ def status(bar: Bar = None, home: Home = None,
 @stack_app.command()
 def down(bar: Bar = None, home: Home = None) -> None:
     """Stop every component the stack started and its supervisor (PostgreSQL, and a Redis given
-    by REDIS_URL, keep running; every database and volume keeps its data)."""
+    by REDIS_URL, keep running; every database and volume keeps its data).
+
+    Example: `cryptovol stack down`
+    """
     from cryptovol.stack.lifecycle import down as stop
 
     stopped = stop(_stack(home, bar))

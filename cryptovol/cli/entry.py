@@ -18,6 +18,6 @@ def main() -> None:
     command = next((a for a in argv if not a.startswith("-")), None)
     if command in SUPERVISED and not os.environ.get(SUPERVISED_ENV):
         sys.exit(supervise(argv))
-    from flows.cli import main as run
+    from cryptovol.cli.app import main as run
 
     run(argv)
