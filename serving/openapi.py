@@ -34,10 +34,46 @@ def _json(ref: str, description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+DESCRIPTION = """Volatility forecasts of cryptocurrencies from cryptovol's `@champion` models.
+
+`POST /predict` answers, per coin, the realized volatility forecast for the next `horizon` bars
+(annualized, and per bar), its 80% and 95% intervals, the regime (Low / Medium / High) and
+spike probabilities, how old the features are, and which registered model version answered.
+Features come from the Redis online store; the model follows the registry's `@champion` alias.
+
+`/livez` answers while the process runs; `/readyz` while the online store and a model answer;
+`/metrics` is Prometheus text. Every answer carries `X-Request-ID`."""
+EXAMPLES = {
+    "two coins": {"summary": "Two coins, the shortest horizon served",
+                  "value": {"symbols": ["BTC", "ETH"]}},
+    "horizon and explanation": {
+        "summary": "One coin, a given horizon, with the top SHAP contributions",
+        "value": {"symbols": ["BTC"], "horizon": 7, "explain": True}},
+    "refuse stale": {"summary": "Answer 409 rather than forecast from stale features",
+                     "value": {"symbols": ["SOL"], "refuse_stale": True}},
+}
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("cryptovol")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "0+unknown"
+
+
 def corrected(spec: dict, api_keys: bool) -> dict:
+    spec["info"] = {"title": "cryptovol", "version": version(), "description": DESCRIPTION,
+                    "license": {"name": "MIT"}}
     operation = spec.get("paths", {}).get("/predict", {}).get("post")
     if operation is None:
         return spec
+    operation["summary"] = "Volatility forecasts for coins"
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        body["examples"] = EXAMPLES
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorResponse"] = ErrorResponse.model_json_schema()
     schemas["ValidationErrorResponse"] = VALIDATION_ERROR

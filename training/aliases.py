@@ -75,7 +75,7 @@ def list_versions(client: MlflowClient, name: str) -> list[dict]:
             "family": v.tags.get("family", ""), "bar": v.tags.get("bar", ""),
             "horizon": v.tags.get("horizon", ""),
             "qlike": metrics.get("challenger_qlike"), "gain": metrics.get("gain_vs_best_baseline"),
-            "holdout_qlike": metrics.get("holdout_qlike"), "gate": v.tags.get("gate", ""),
+            "holdout_qlike": metrics.get("holdout_qlike"), "gate": _decision(v.tags),
             "leakage": v.tags.get("leakage_suspected", ""),
         })
     return sorted(rows, key=lambda r: int(r["version"]), reverse=True)
@@ -92,3 +92,15 @@ def registered_horizons(client: MlflowClient, model_name: str, bar: str) -> dict
 def registered_models(client: MlflowClient, model_name: str, bar: str) -> list[str]:
     """The registered (bar, horizon) models of ``bar``, shortest horizon first."""
     return list(registered_horizons(client, model_name, bar).values())
+
+
+def _decision(tags: dict[str, str]) -> str:
+    """What decided the version's place: the gate, or a person after it (a manual promotion
+    or a rollback overrides the gate's advice, and the listing says so)."""
+    gate = tags.get("gate", "")
+    promoted = tags.get("promoted", "")
+    if "manual" in promoted:
+        gate = f"PROMOTED BY HAND ({promoted}); the gate had said: {gate}"
+    if "rolled_back" in tags:
+        gate = f"ROLLED BACK ({tags['rolled_back']}); {gate}"
+    return gate

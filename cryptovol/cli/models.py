@@ -31,8 +31,9 @@ def training_table(summary) -> Table:
                       f"{m[f'{name}_rmse_vol_ann']:.3f}", f"{m[f'{name}_r2_log']:.3f}",
                       f"{m[f'{name}_mz_slope']:.2f}", f"{m[f'{name}_mz_r2']:.3f}",
                       "" if dm is None else f"{dm:.3g}")
-    table.caption = (f"best model vs best baseline: {100 * m['gain_vs_best_baseline']:.1f}% QLIKE; "
-                     f"gate: {summary.gate}; version {summary.model_version} of {summary.model_name}, "
+    table.caption = (f"best model vs best baseline: {100 * m['gain_vs_best_baseline']:.1f}% QLIKE "
+                     f"(walk-forward); gate, on the latest test block: {summary.gate}; "
+                     f"version {summary.model_version} of {summary.model_name}, "
                      f"champion v{summary.champion_version}")
     for flag in summary.leakage_flags:
         err.print(f"[bold white on red] LEAKAGE AUDIT [/] {flag}")
@@ -151,8 +152,8 @@ def list_models(bar: Bar = None, horizon: Annotated[int | None, typer.Option(
 
 def _versions_table(name: str, rows: list[dict]) -> Table:
     table = Table(title=name)
-    for col in ("version", "aliases", "created", "family", "bar", "H", "QLIKE", "gain", "holdout",
-                "leakage", "gate"):
+    for col in ("version", "aliases", "created", "family", "bar", "H", "QLIKE (walk-forward)",
+                "gain vs baseline", "QLIKE (gate's block)", "leakage", "decision"):
         table.add_column(col)
     fmt = lambda v, f: "" if v is None else format(v, f)  # noqa: E731
     for r in rows:

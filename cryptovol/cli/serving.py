@@ -54,8 +54,12 @@ def serve(
         with online_redis(settings) as redis_url:
             cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:VolatilityService",
                    "--host", host, "--port", str(port), "--working-dir", str(REPO_ROOT)]
-            console.print(f"serving horizons {served} x {settings.bar} on http://{host}:{port}"
-                          "  (Ctrl-C to stop)")
+            here = f"http://{host}:{port}"
+            client = ("" if here == settings.service_url
+                      else f"CRYPTOVOL_SERVICE_URL={here} ")
+            console.print(f"serving horizons {served} x {settings.bar} on {here} (Ctrl-C to stop); "
+                          f"ask it from another shell: {client}cryptovol predict BTC ETH",
+                          highlight=False)
             env = service_environment(settings, redis_url)
             with schedules_beside(settings, env, enabled=schedule):
                 code = run_until_interrupted(cmd, env, REPO_ROOT)
@@ -66,7 +70,9 @@ def serve(
 
 def predict(
     symbols: Annotated[list[str], typer.Argument(help="Tickers, e.g. BTC ETH.")],
-    url: Annotated[str, typer.Option(help="Service URL.")] = "http://127.0.0.1:3000",
+    url: Annotated[str | None, typer.Option(
+        help="Service URL (default: CRYPTOVOL_SERVICE_URL, else http://127.0.0.1:3000).",
+        show_default=False)] = None,
     horizon: Annotated[int | None, typer.Option(
         min=1, help="Horizon in bars (default: the service's shortest).")] = None,
     explain: Annotated[bool, typer.Option(help="Show each forecast's top SHAP contributions.")] = False,
@@ -78,8 +84,11 @@ def predict(
 
     Example: `cryptovol predict BTC ETH --url http://127.0.0.1:3000 --explain`
     """
+    from cryptovol.settings import Settings
     from serving.client import PredictionError
     from serving.client import predict as call
+
+    url = url or Settings().service_url
 
     try:
         predictions = call(symbols, url=url, horizon=horizon, api_key=api_key, explain=explain)

@@ -28,11 +28,12 @@ class StackSettings(BaseSettings):
         default="cryptovol", pattern=r"^[a-z][a-z0-9_]{0,40}$",
         description="Databases <prefix> (platform), <prefix>_mlflow and <prefix>_prefect.")
     host: str = Field(default="127.0.0.1", description="Interface every server binds.")
-    redis_port: int = 6380
-    mlflow_port: int = 5000
-    prefect_port: int = 4200
-    service_port: int = 3000
-    ui_port: int = 8000
+    redis_port: int = Field(default=6380, description="Port of the stack's Redis (unless "
+                            "REDIS_URL names one of yours).")
+    mlflow_port: int = Field(default=5000, description="Port of the MLflow server (and its UI).")
+    prefect_port: int = Field(default=4200, description="Port of the Prefect server (and its UI).")
+    service_port: int = Field(default=3000, description="Port of the Bento service.")
+    ui_port: int = Field(default=8000, description="Port of the Evidently UI.")
     start_timeout: float = Field(default=300.0, gt=0,
                                  description="Seconds each component may take to become healthy.")
     pipeline_timeout: float = Field(default=3600.0, gt=0,
@@ -104,6 +105,7 @@ class Stack:
             "MLFLOW_TRACKING_URI": self._http(self.stack.mlflow_port),
             "PREFECT_API_URL": self._http(self.stack.prefect_port) + "/api",
             "REDIS_URL": self.redis_url,
+            "CRYPTOVOL_SERVICE_URL": self._http(self.stack.service_port),
         }
 
     def server_environment(self) -> dict[str, str]:

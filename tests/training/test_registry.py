@@ -108,11 +108,15 @@ def test_gate_aliases_manual_promotion_and_rollback(tmp_path):
     promote_manually(client, name, "2")
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "2"
     assert "manual by" in client.get_model_version(name, "2").tags["promoted"]
+    # the listing says a person overrode the gate, not the gate's stale "KEEP CHAMPION"
+    manual = {row["version"]: row for row in list_versions(client, name)}["2"]["gate"]
+    assert manual.startswith("PROMOTED BY HAND") and "the gate had said: KEEP CHAMPION" in manual
     assert rollback(client, name) == ("2", "3")
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "3"
     listed = {row["version"]: row for row in list_versions(client, name)}
     assert [listed[v]["aliases"] for v in ("3", "2", "1")] == ["challenger,champion", "", ""]
-    assert listed["2"]["gate"].startswith("KEEP CHAMPION")
+    assert listed["2"]["gate"].startswith("ROLLED BACK") and "KEEP CHAMPION" in listed["2"]["gate"]
+    assert listed["3"]["gate"].startswith("PROMOTE")
 
     served = ChampionModel.load(settings)
     assert served.version == "3" and served.features == FEATURES
