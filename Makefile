@@ -13,7 +13,10 @@ empty :=
 space := $(empty) $(empty)
 ENV_STAMP := .venv/.cryptovol-synced$(if $(strip $(EXTRAS)),-$(subst $(space),-,$(strip $(EXTRAS))))
 
-.PHONY: help env run pipeline serve bento stack-up stack-status stack-down test test-fast lint clean
+.PHONY: help env run pipeline serve bento stack-up stack-status stack-down test test-fast lint docs docs-build clean
+PACKAGES := cryptovol feature_repo training serving monitoring flows
+# the site's build imports the service: its libraries' deprecation chatter is not for readers
+MKDOCS := NO_MKDOCS_2_WARNING=1 PYTHONWARNINGS=ignore::DeprecationWarning $(UV) run --frozen mkdocs
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,8 +25,11 @@ $(CURDIR)/.uv-bootstrap/bin/uv:
 	@echo "uv not found: installing it with pip into .uv-bootstrap/"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv-bootstrap uv
 
+# --compile-bytecode: every process of the platform (and of its tests) would otherwise compile
+# its libraries' sources anew wherever PYTHONDONTWRITEBYTECODE is set (`cryptovol models list`
+# 9.7 s -> 3.8 s on a busy 2-core machine)
 $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen $(foreach e,$(EXTRAS),--extra $(e))
+	$(UV) sync --frozen --compile-bytecode $(foreach e,$(EXTRAS),--extra $(e))
 	@rm -f .venv/.cryptovol-synced*
 	@touch $@
 
@@ -51,15 +57,24 @@ stack-status: env ## Each production component's state, URL and health
 stack-down: env ## Stop what stack-up started (the databases keep their data)
 	$(UV) run --frozen cryptovol stack down
 
-test: env ## Lint and run the whole test suite (unit, data, integration, end-to-end)
+test: env ## Lint, build the docs (strict) and run the whole test suite (unit, data, integration, end-to-end)
 	$(UV) run --frozen ruff check .
+	$(UV) run --frozen python -m compileall -q $(PACKAGES) tests benchmarks
+	$(MKDOCS) build --strict --quiet --site-dir .site
 	$(UV) run --frozen pytest
 
-test-fast: env ## Unit and data tests only (no Redis/MLflow/HTTP)
-	$(UV) run --frozen pytest -m "not integration"
+test-fast: env ## The inner loop: unit and data tests (no Redis/MLflow/HTTP), a few minutes; add ARGS="-k name" or ARGS=--lf
+	$(UV) run --frozen python -m compileall -q $(PACKAGES) tests benchmarks
+	$(UV) run --frozen pytest -m "not integration" $(ARGS)
+
+docs: env ## Serve the docs site on http://127.0.0.1:8001 (rebuilds as files change)
+	$(MKDOCS) serve --dev-addr 127.0.0.1:8001
+
+docs-build: env ## Build the docs site into .site/ (strict: a broken link fails)
+	$(MKDOCS) build --strict --site-dir .site
 
 lint: env ## Ruff
 	$(UV) run --frozen ruff check .
 
 clean: ## Remove outputs (.cryptovol) and caches; keeps .venv
-	rm -rf .cryptovol .pytest_cache .ruff_cache
+	rm -rf .cryptovol .pytest_cache .ruff_cache .site

@@ -1,4 +1,4 @@
-"""The one way cryptovol writes a file under ``CRYPTOVOL_HOME`` (DESIGN.md, "Writing state safely").
+"""The one way cryptovol writes a file under ``CRYPTOVOL_HOME`` (docs/architecture.md).
 
 Every writer goes through :func:`atomic_write`: the content goes to a uniquely named temporary
 file in the destination folder, is flushed and fsynced, then atomically renamed over the

@@ -109,17 +109,21 @@ def prefect_api(api_url: str | None, prefect_home: Path, timeout: float = 180.0,
     else:
         raise error  # type: ignore[misc]
     log.debug("embedded Prefect API at %s (pid %d)", url, proc.pid)
-    previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
+    # the embedded API has no UI and ends with the command: Prefect's "View at <url>" links
+    # would be dead, so it gets no UI URL (PREFECT_UI_URL empty: no link is printed)
+    overrides = {"PREFECT_API_URL": url, "PREFECT_UI_URL": ""}
+    previous = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
     try:
         with _prefect_settings(url):
             yield url
     finally:
         _drain_clients()
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         terminate(proc, grace=5.0, group=True)
 
 
@@ -146,7 +150,7 @@ def _prefect_settings(url: str) -> Iterator[None]:
     if "prefect" not in sys.modules:
         yield
         return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: url}):
+    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_UI_URL: ""}):
         yield

@@ -4,6 +4,7 @@ of its training window: two windows that never overlap. No new bar means nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -90,8 +91,8 @@ def recent_window(features: pd.DataFrame, days: int) -> pd.DataFrame:
 def run_drift(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]):
     """Run the Evidently report; returns the snapshot and its summary."""
     snapshot = Report([DataDriftPreset(columns=columns)], include_tests=True).run(
-        current_data=current[columns], reference_data=reference[columns]
-    )
+        current_data=current[columns], reference_data=reference[columns],
+        timestamp=snapshot_time(datetime.now(UTC)))
     return snapshot, summarize(snapshot.dict())
 
 
@@ -117,3 +118,10 @@ def save(snapshot, summary: DriftSummary, out_dir: Path, stem: str) -> DriftSumm
     files.atomic_write(html, lambda tmp: snapshot.save_html(str(tmp)))
     files.atomic_write(json_path, lambda tmp: snapshot.save_json(str(tmp)))
     return replace(summary, html=html, json=json_path, snapshot=snapshot)
+
+
+def snapshot_time(moment: datetime) -> datetime:
+    """The time a snapshot is stamped with: naive UTC, as Evidently's own default. The Evidently
+    UI sorts a project's snapshots by it, and one aware among naive ones fails that sort (the
+    project page then answers HTTP 500)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

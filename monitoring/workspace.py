@@ -19,6 +19,7 @@ from evidently.metrics import MeanValue
 from evidently.presets import RegressionPreset
 
 from cryptovol import files
+from monitoring.drift import snapshot_time
 from monitoring.performance import MODELS
 from training.metrics import qlike_losses
 
@@ -41,7 +42,11 @@ def _project(workspace, bar: str):
 
     project = workspace.create_project(name, description=f"Monitoring of the @champion on {bar} bars")
     project.dashboard.add_panel(text_panel(
-        title=f"cryptovol {bar}: drift and realized performance of the champion"))
+        title=f"cryptovol {bar}: drift and realized performance of the champion",
+        description="Every `cryptovol monitor` run adds a point: the drift share once bars "
+                    "after the champion's training data have arrived, the QLIKEs once served "
+                    "forecasts' horizons have passed. Empty panels: no monitor run has judged "
+                    "anything yet."))
     project.dashboard.add_panel(line_plot_panel(
         title="Share of drifted features (bars after the champion's training data)",
         values=[PanelMetric(legend="drift share", metric=DRIFT, metric_labels={"value_type": "share"})],
@@ -51,6 +56,16 @@ def _project(workspace, bar: str):
         values=[PanelMetric(legend=m, metric=MEAN, metric_labels={"column": f"qlike_{m}"})
                 for m in MODELS], size="half"))
     return project
+
+
+def ensure_project(home: Path, bar: str) -> int:
+    """The bar's project with its dashboard (created if missing, so a new workspace explains
+    its empty panels); returns how many snapshots it holds."""
+    from evidently.ui.workspace import Workspace
+
+    workspace = Workspace(str(workspace_dir(home)))
+    project = _project(workspace, bar)
+    return len(workspace.list_runs(project.id))
 
 
 def performance_snapshot(rows: pd.DataFrame, timestamp: datetime):
@@ -78,7 +93,7 @@ def record(home: Path, bar: str, timestamp: datetime, drift_snapshot=None,
             workspace.add_run(project.id, drift_snapshot, include_data=False)
         html = None
         if scored is not None and len(scored):
-            snapshot = performance_snapshot(scored, timestamp)
+            snapshot = performance_snapshot(scored, snapshot_time(timestamp))
             workspace.add_run(project.id, snapshot, include_data=False)
             if reports_dir is not None:
                 html = reports_dir / f"performance_{bar}_{timestamp:%Y%m%dT%H%M%S}.html"

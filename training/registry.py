@@ -21,6 +21,7 @@ from mlflow import MlflowClient
 
 from cryptovol.settings import Settings
 from training.aliases import CHALLENGER, CHAMPION, crown, version_by_alias
+from training.client import configure
 from training.gate import GateDecision
 from training.package import VolForecaster
 from training.pyfunc import log_package
@@ -52,20 +53,6 @@ class RegisteredModel:
     is_champion: bool
     champion_version: str | None
     decision: GateDecision
-
-
-def configure(settings: Settings) -> MlflowClient:
-    """Point MLflow at the configured store and make sure the experiment exists."""
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    if mlflow.get_experiment_by_name(settings.experiment_name) is None:
-        local = settings.mlflow_tracking_uri is None
-        mlflow.create_experiment(
-            settings.experiment_name,
-            artifact_location=settings.artifact_root.as_uri() if local else None,
-        )
-    mlflow.set_experiment(settings.experiment_name)
-    return MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
 def champion_version(client: MlflowClient, name: str):

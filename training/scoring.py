@@ -13,7 +13,7 @@ from training.evaluate import BASELINES
 from training.metrics import diebold_mariano, mincer_zarnowitz, qlike_losses, vol_metrics
 from training.models import models_in
 
-# the leakage audit's prompts (DESIGN.md: a gain that looks too good is a bug until proven
+# the leakage audit's prompts (docs/architecture.md: a gain that looks too good is a bug until proven
 # otherwise); the proof either way is the direct evidence of ``training.leakage``
 MAX_PLAUSIBLE_GAIN = 0.15  # model vs best baseline, QLIKE
 MAX_PERSISTENCE_GAIN = 0.50  # persistence vs the stale long-window vol, QLIKE

@@ -119,7 +119,7 @@ def train(
 
 def _client(bar: str | None, home: Path | None, horizon: int | None = None):
     from cryptovol.cli.runtime import bootstrap
-    from training.registry import configure
+    from training.client import configure
 
     settings = bootstrap(home=home, bar=bar, horizon=horizon)
     return configure(settings), settings.registered_model
@@ -135,7 +135,7 @@ def list_models(bar: Bar = None, horizon: Annotated[int | None, typer.Option(
     """
     from cryptovol.cli.runtime import bootstrap
     from training.aliases import list_versions, registered_models
-    from training.registry import configure
+    from training.client import configure
 
     settings = bootstrap(home=home, bar=bar, horizon=horizon)
     client = configure(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
@@ -22,6 +23,8 @@ OTHER_VARIABLES = (
     ("CRYPTOVOL_TEST_SLOWDOWN", "`1`", "Tests only: stretches every wait of the suite on a slow "
      "machine (`CRYPTOVOL_TEST_SLOWDOWN=3 make test`)."),
 )
+# building the site imports the service: its libraries' deprecation chatter is not for readers
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 GENERATED = ("reference/configuration.md", "reference/cli.md", "reference/api.md")
 
 
@@ -143,7 +146,7 @@ def _param_row(param, ctx) -> str:
     names = ", ".join(f"`{o}`" for o in [*param.opts, *getattr(param, "secondary_opts", [])])
     if param.param_type_name == "argument":
         names = f"`{param.name.upper()}`" + (" ..." if param.nargs != 1 else "")
-    kind = "flag" if getattr(param, "is_flag", False) else param.type.name
+    kind = "flag" if getattr(param, "is_flag", False) else param.display_type(ctx).strip("<>")
     default = param.default
     if default is None or default == () or getattr(param, "required", False):
         shown = "required" if getattr(param, "required", False) else ""
@@ -220,7 +223,8 @@ def on_files(files, config):  # the MkDocs hook
     pages = {"reference/configuration.md": configuration_markdown(),
              "reference/cli.md": cli_markdown(),
              "reference/api.md": api_markdown(),
-             "contributing.md": (REPO_ROOT / "CONTRIBUTING.md").read_text()}
+             # the repository's CONTRIBUTING.md, its links made relative to the site
+             "contributing.md": (REPO_ROOT / "CONTRIBUTING.md").read_text().replace("](docs/", "](")}
     for path, content in pages.items():
         files.append(File.generated(config, path, content=content))
     return files

@@ -12,8 +12,9 @@ import logging
 import os
 import signal
 import subprocess
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.logging import RichHandler
@@ -99,8 +100,17 @@ def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace:
     On interruption the whole group (the server and its workers) gets SIGTERM, then SIGKILL
     after ``grace`` seconds, so no worker outlives the command.
     """
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True,
-                            preexec_fn=die_with_parent())
+    return run_servers_until_interrupted([cmd], env, cwd, grace)
+
+
+def run_servers_until_interrupted(cmds: list[list[str]], env: dict[str, str], cwd: Path,
+                                  grace: float = 10.0, started: Callable[[], None] | None = None
+                                  ) -> int:
+    """:func:`run_until_interrupted` for several servers: until one exits, Ctrl-C or SIGTERM,
+    then every one is stopped. ``started`` runs once they are launched (e.g. to wait for them
+    and print their links); an exception there stops them all too."""
+    procs = [subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True,
+                              preexec_fn=die_with_parent()) for cmd in cmds]
 
     def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C
         raise KeyboardInterrupt
@@ -108,13 +118,18 @@ def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace:
     # install both explicitly: a process started in the background inherits SIGINT *ignored*
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return proc.wait()
+        if started is not None:
+            started()
+        while all(proc.poll() is None for proc in procs):
+            time.sleep(0.2)
+        return next(proc.returncode for proc in procs if proc.returncode is not None)
     except KeyboardInterrupt:
-        terminate(proc, grace=grace, group=True)
-        with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
-            os.killpg(proc.pid, signal.SIGKILL)
         return 0
     finally:
+        for proc in procs:
+            terminate(proc, grace=grace, group=True)
+            with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
+                os.killpg(proc.pid, signal.SIGKILL)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

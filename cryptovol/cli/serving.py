@@ -103,7 +103,7 @@ def predict(
 def forecast_table(predictions: list[dict], url: str) -> Table:
     table = Table(title=f"forecasts from {url}")
     for column in ("symbol", "as_of", "horizon", "vol (annualized)", "80% interval", "regime",
-                   "spike", "model"):
+                   "spike (p vs cut)", "model"):
         table.add_column(column)
     for p in predictions:
         as_of = p["as_of"].replace("T", " ").replace("+00:00", "Z")
@@ -115,6 +115,17 @@ def forecast_table(predictions: list[dict], url: str) -> Table:
             f"{p['horizon_bars']} x {p['bar']}", f"{p['predicted_vol']:.1%}",
             f"{interval['low']:.0%} - {interval['high']:.0%}" if interval else "",
             f"{likely} {regime['probabilities'][likely]:.0%}" if likely else "",
-            "" if p.get("spike_probability") is None else f"{p['spike_probability']:.0%}",
+            _spike(p),
             f"v{p['model_version']}")
     return table
+
+
+def _spike(p: dict) -> str:
+    """The package's spike decision, with the probability and the cut that made it."""
+    probability, cut = p.get("spike_probability"), p.get("spike_cut")
+    if probability is None:
+        return ""
+    if p.get("spike") is None or cut is None:
+        return f"p {probability:.0%}"
+    return (f"SPIKE ({probability:.0%} >= {cut:.0%})" if p["spike"]
+            else f"no ({probability:.0%} < {cut:.0%})")

@@ -1,4 +1,4 @@
-"""The canonical candle schema (DESIGN.md) and the checks every loader applies.
+"""The canonical candle schema (docs/architecture.md, "Data contracts") and the checks every loader applies.
 
 Every row a loader reads ends up either in the kept candles or in the quarantine with a
 reason, so the load report proves ``read = kept + quarantined`` per symbol. The checks, in

@@ -1,4 +1,4 @@
-"""Property tests of the time convention (DESIGN.md), on random multi-coin series.
+"""Property tests of the time convention (docs/concepts/time-convention.md), on random multi-coin series.
 
 - features stamped <= t do not change when bars after t are altered or removed;
 - the target stamped t does not change when bars before t or after t+H are altered, and does

@@ -1,4 +1,4 @@
-"""Features and targets: hand-computed values and the point-in-time rule of DESIGN.md."""
+"""Features and targets: hand-computed values and the point-in-time rule (docs/concepts)."""
 
 from __future__ import annotations
 
