@@ -77,10 +77,13 @@ def watch_health(settings: Settings, pulls: list[SourcePull]) -> tuple[list, lis
     return health, alerts
 
 
-@flow(name="pull")
-def pull_flow(settings: Settings, redis_url: str, names: list[str] | None = None) -> PullOutcome:
+def pull_sources(settings: Settings, redis_url: str, names: list[str] | None = None,
+                 pull=pull_task.fn, refresh=refresh_task.fn) -> PullOutcome:
     """Pull the sources of ``settings.bar`` (only ``names`` if given), refresh the stores from
-    the primary ones, and alert on pairs that stopped (or resumed) delivering."""
+    the primary ones, and alert on pairs that stopped (or resumed) delivering.
+
+    The steps run as given: plain functions (``cryptovol pull`` by hand: no Prefect API to
+    start), or Prefect tasks with their retries and timeouts (:func:`pull_flow`)."""
     from feature_repo.connectors.sources import for_bar, load
 
     sources = for_bar(load(settings.sources_path), settings.bar, names)
@@ -89,7 +92,13 @@ def pull_flow(settings: Settings, redis_url: str, names: list[str] | None = None
 
         raise SourceError(f"no {settings.bar} source in {settings.sources_path}: add one with "
                           f"`cryptovol sources add EXCHANGE --pairs BTC/USDT --bar {settings.bar}`")
-    pulls = [pull_task(settings, source) for source in sources]
-    refreshed = refresh_task(settings, redis_url, sources)
+    pulls = [pull(settings, source) for source in sources]
+    refreshed = refresh(settings, redis_url, sources)
     health, alerts = watch_health(settings, pulls)
     return PullOutcome(pulls, refreshed, health, alerts)
+
+
+@flow(name="pull")
+def pull_flow(settings: Settings, redis_url: str, names: list[str] | None = None) -> PullOutcome:
+    """:func:`pull_sources` with its steps as Prefect tasks (the scheduled pull)."""
+    return pull_sources(settings, redis_url, names, pull=pull_task, refresh=refresh_task)

@@ -23,11 +23,12 @@ def refresh(
 
     Files dropped into CRYPTOVOL_HOME/inbox are loaded and moved to inbox/loaded (or
     inbox/failed, with the reason). A running `cryptovol serve` answers from the new bars at once.
+    Runs in this process; with PREFECT_API_URL set, as a flow of that server.
 
     Example: `cryptovol refresh new_bars.parquet` (or drop the files into CRYPTOVOL_HOME/inbox
     and run `cryptovol refresh`)
     """
-    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
+    from cryptovol.cli.runtime import bootstrap, configure_logging, online_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -35,10 +36,15 @@ def refresh(
         from feature_repo.loaders.reader import expand_paths
 
         expand_paths(paths)
-    with flow_services(settings) as redis_url:
-        from flows.loop import refresh_flow
+    with online_services(settings) as redis_url:
+        if settings.prefect_api_url:  # a configured server shows the run
+            from flows.loop import refresh_flow
 
-        result = refresh_flow(settings, redis_url, paths or None, rebuild)
+            result = refresh_flow(settings, redis_url, paths or None, rebuild)
+        else:
+            from feature_repo.jobs import refresh as run_refresh
+
+            result = run_refresh(settings, redis_url, paths or None, rebuild)
     for name, reason in result.failed.items():
         err.print(f"[yellow]unreadable:[/] {name} → {settings.inbox / 'failed'}: ", end="")
         err.print(reason, markup=False, highlight=False, soft_wrap=True)

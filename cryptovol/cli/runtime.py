@@ -70,6 +70,21 @@ def flow_services(settings: Settings, scheduling: bool = False) -> Iterator[str]
         yield redis_url
 
 
+@contextlib.contextmanager
+def online_services(settings: Settings) -> Iterator[str]:
+    """The online Redis for the block, and a Prefect API only where one is configured: a job a
+    command runs by hand (refresh, pull) needs no API of its own — starting one would cost
+    more than the job (a configured server still shows the run, as a flow)."""
+    if settings.prefect_api_url:
+        with flow_services(settings) as redis_url:
+            yield redis_url
+        return
+    from cryptovol.redis_runtime import online_redis
+
+    with online_redis(settings) as redis_url:
+        yield redis_url
+
+
 class _NoLibraryTracebacks(logging.Filter):
     """Prefect logs a failed run's traceback; the CLI reports the error in one line instead
     (the traceback is shown with --verbose)."""

@@ -151,9 +151,11 @@ def pull(names: Names = None, bar: Bar = None, home: Home = None, verbose: Verbo
     """Pull every source of the bar now: closed candles since the newest stored bar (paginated,
     rate-limited, retried), then candle store → features → online store, like candle files.
 
+    Runs in this process; with PREFECT_API_URL set, as a flow of that server.
+
     Example: `cryptovol pull --bar 1h --source binance`
     """
-    from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
+    from cryptovol.cli.runtime import bootstrap, configure_logging, online_services
 
     settings = bootstrap(home=home, bar=bar)
     configure_logging(verbose)
@@ -162,10 +164,11 @@ def pull(names: Names = None, bar: Bar = None, home: Home = None, verbose: Verbo
     if not for_bar(load(settings.sources_path), settings.bar, names):  # before any server starts
         raise fail(f"no {settings.bar} source in {settings.sources_path}: add one with `cryptovol "
                    f"sources add EXCHANGE --pairs BTC/USDT --bar {settings.bar}`")
-    with flow_services(settings) as redis_url:
-        from flows.pull import pull_flow
+    with online_services(settings) as redis_url:
+        from flows.pull import pull_flow, pull_sources
 
-        outcome = pull_flow(settings, redis_url, names)
+        run = pull_flow if settings.prefect_api_url else pull_sources
+        outcome = run(settings, redis_url, names)
     table = Table(title=f"pull ({settings.bar})")
     for column in ("source", "pair", "requests", "new bars", "restated", "retries", "newest bar",
                    "lag (bars)", "status"):
