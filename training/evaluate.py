@@ -7,7 +7,6 @@ fold, the realized target and one column per forecaster (per-bar vol over the ne
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,6 +20,7 @@ from training.intervals import calibrate
 from training.models import REGRESSORS, base_column, best_iteration, fit_regressor, vol_scale
 from training.package import VolForecaster
 from training.profiles import DEFAULT, TrainingProfile
+from training.progress import Steps
 from training.sequence import FAMILY as SEQUENCE_FAMILY
 from training.sequence import SequenceConfig, fit_sequence
 from training.tuning import tune
@@ -139,7 +139,7 @@ def _level(forecaster: VolForecaster, symbols: np.ndarray, raw: np.ndarray) -> n
 
 def walk_forward_evaluation(
     frame: pd.DataFrame, returns: pd.DataFrame, features: list[str], folds: list[Fold],
-    bar: pd.Timedelta, horizon: int, stale_window: int, progress: Callable | None = None,
+    bar: pd.Timedelta, horizon: int, stale_window: int, steps: Steps | None = None,
     tune_trials: int = 0, profile: TrainingProfile = DEFAULT, level_map: str = "smearing",
     sequence: SequenceConfig | None = None,
 ) -> Evaluation:
@@ -154,7 +154,8 @@ def walk_forward_evaluation(
     tuned: dict[str, list[dict]] = {k: [] for k in families}
     failures: list[dict] = []
     garch_start: dict[str, dict] = {}
-    for fold in progress(folds) if progress else folds:
+    steps = steps or Steps("walk-forward", 0)
+    for fold in folds:
         m = fold.masks(frame["event_timestamp"])
         fit, valid = frame[m["fit"]], frame[m["valid"]]
         train, test = frame[m["train"]], frame[m["test"]]
@@ -181,12 +182,15 @@ def walk_forward_evaluation(
                 predictions[f"{kind}_{column.removeprefix('vol_')}"] = forecast[column].to_numpy()
             iterations[kind].append(best_iteration(model))
             scales[kind].append(point.calibration.scale if point.calibration else point.scale)
+            steps.step(f"fold {fold.number} of {len(folds)}: {kind}")
         predictions["ewma"] = test["ewma_vol"].to_numpy()
         base = _baselines_for_fold(train, test, series, fold, horizon, failures, profile,
                                    garch_start)
         predictions[["har", "garch"]] = base[["har", "garch"]].to_numpy()
+        steps.step(f"fold {fold.number} of {len(folds)}: baselines")
         classes = classify_fold(fit, valid, train, test, features, predictions["har"].to_numpy(),
                                 profile, horizon)
+        steps.step(f"fold {fold.number} of {len(folds)}: regime and spike classifiers")
         parts.append(pd.concat([predictions, classes], axis=1))
         log.info("fold %d: fit %d, valid %d, test %d rows (%s .. %s)", fold.number, len(fit),
                  len(valid), len(test), fold.test_start.date(), fold.test_end.date())

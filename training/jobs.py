@@ -38,6 +38,7 @@ from training.models import REGRESSORS, base_column, regressor, training_target
 from training.package import VolForecaster
 from training.pending import register_kept
 from training.profiles import DEFAULT, TrainingProfile, profile
+from training.progress import Steps
 from training.registry import (
     RegisteredModel,
     TrainingRun,
@@ -83,15 +84,15 @@ def load_training_data(settings: Settings, redis_url: str) -> TrainingData:
     return TrainingData(frame, returns, features, folds)
 
 
-def evaluate(data: TrainingData, settings: Settings, prof: TrainingProfile
-             ) -> tuple[Evaluation, Scores, dict]:
+def evaluate(data: TrainingData, settings: Settings, prof: TrainingProfile,
+             steps: Steps | None = None) -> tuple[Evaluation, Scores, dict]:
     """Walk-forward of every model and baseline on the same folds; scores; classification."""
     if settings.sequence_model:
         sequence.require()
     evaluation = walk_forward_evaluation(
         data.frame, data.returns, data.features, data.folds, pd.Timedelta(settings.bar_delta),
         settings.horizon, stale_window=config_for(settings).long, tune_trials=settings.tune_trials,
-        profile=prof, level_map=settings.level_map,
+        profile=prof, level_map=settings.level_map, steps=steps,
         sequence=sequence.SequenceConfig.for_bar(settings.bar) if settings.sequence_model else None)
     scores = score(evaluation.oof, settings.horizon, np.sqrt(settings.bars_per_year))
     return evaluation, scores, classification_scores(evaluation.oof)
@@ -212,10 +213,14 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
     previous challenger against the champion), recorded with its decision."""
     prof = profile(settings.training_profile)
     data = load_training_data(settings, redis_url)
-    evaluation, scores, classification = evaluate(data, settings, prof)
+    steps = Steps.for_training(f"training {settings.registered_model}", len(data.folds),
+                               len(REGRESSORS) + int(settings.sequence_model))
+    evaluation, scores, classification = evaluate(data, settings, prof, steps)
     audit = audit_leakage(data, settings, scores.leakage_flags)
+    steps.step("leakage audit")
     family, not_served = servable_family(scores)
     package = build_package(data, evaluation, family, settings, prof)
+    steps.step("final refit")
     sample = data.frame.sample(min(len(data.frame), 5000), random_state=0)
     importance = global_importance(shap_values(package.regressor, sample, data.features))
     decision, inputs = gate_step(settings, data, evaluation, scores, audit, evidence, family)
@@ -250,12 +255,14 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
     stem = f"evaluation_{settings.bar}_h{settings.horizon}_{stamp}"
     report_html, _ = save_report(settings.reports_dir, stem, page, figures)
     files.write_parquet(evaluation.oof, settings.reports_dir / f"{stem}_oof.parquet")  # to re-check
+    steps.step("report")
     run = TrainingRun(package=package, family=family, features=data.features,
                       reference=data.frame[["symbol", "event_timestamp", *data.features]],
                       oof=evaluation.oof, metrics=metrics, params=params, report=figures,
                       report_html=report_html,
                       thresholds=fitted_thresholds(data.frame, settings.horizon, package))
     registered = register_kept(settings, run, tags, decision)
+    steps.step("registration")
     log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)",
              len(data.frame), scores.best_model, scores.pooled.loc[scores.best_model, "qlike"],
              scores.best_baseline, scores.pooled.loc[scores.best_baseline, "qlike"],

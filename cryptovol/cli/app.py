@@ -10,6 +10,7 @@ import traceback
 
 import typer
 
+from cryptovol.cli.alerts import alerts_app
 from cryptovol.cli.console import print_error
 from cryptovol.cli.data import data_app, ingest
 from cryptovol.cli.loop import drift, monitor, refresh, replay, retrain, schedule
@@ -37,7 +38,8 @@ for command, panel in ((pipeline, START), (serve, START), (predict, START),
                        (ui, OPERATE), (env, OPERATE)):
     app.command(rich_help_panel=panel)(command)
 for group, name, panel in ((data_app, "data", DATA), (sources_app, "sources", DATA),
-                           (models_app, "models", MODELS), (stack_app, "stack", OPERATE)):
+                           (models_app, "models", MODELS), (alerts_app, "alerts", OPERATE),
+                           (stack_app, "stack", OPERATE)):
     app.add_typer(group, name=name, rich_help_panel=panel)
 
 

@@ -122,7 +122,7 @@ def retrain(
     from cryptovol.cli.runtime import bootstrap, configure_logging, flow_services
 
     settings = bootstrap(home=home, bar=bar)
-    configure_logging(verbose)
+    configure_logging(verbose, progress=True)
     with flow_services(settings) as redis_url:
         from flows.loop import retrain_flow
 

@@ -85,7 +85,7 @@ def train(
                          training_profile=profile, level_map=level_map,
                          sequence_model=sequence_model)
     horizons = list(dict.fromkeys(horizons or [settings.horizon]))
-    configure_logging(verbose)
+    configure_logging(verbose, progress=True)
     from cryptovol.cli.runtime import flow_services
     from feature_repo import candle_store
 

@@ -20,7 +20,7 @@ def pipeline(bar: Bar = None, horizon: Horizon = None, home: Home = None,
     from cryptovol.cli.runtime import bootstrap, configure_logging
 
     settings = bootstrap(home=home, bar=bar, horizon=horizon)
-    configure_logging(verbose)
+    configure_logging(verbose, progress=True)
     from cryptovol.cli.runtime import flow_services
 
     with flow_services(settings) as redis_url:

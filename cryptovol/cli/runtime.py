@@ -95,7 +95,9 @@ class _NoLibraryTracebacks(logging.Filter):
         return True
 
 
-def configure_logging(verbose: bool = False) -> None:
+def configure_logging(verbose: bool = False, progress: bool = False) -> None:
+    """Log lines through Rich; ``progress``: long work's steps drawn as bars with an estimate
+    (``cryptovol.cli.progress``) on a terminal."""
     handler = RichHandler(show_path=False, rich_tracebacks=False)
     if not verbose:
         handler.addFilter(_NoLibraryTracebacks())
@@ -107,6 +109,10 @@ def configure_logging(verbose: bool = False) -> None:
     # only with --verbose
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
+    if progress:
+        from cryptovol.cli.progress import attach
+
+        attach(handler.console)
 
 
 def run_until_interrupted(cmd: list[str], env: dict[str, str], cwd: Path, grace: float = 10.0) -> int:
