@@ -11,7 +11,9 @@ from rich.table import Table
 from cryptovol.cli.console import console, err, fail, print_error
 from cryptovol.cli.options import Bar, Home, Horizon, Horizons, Verbose
 
-models_app = typer.Typer(help="List, promote and roll back model versions.", no_args_is_help=True)
+models_app = typer.Typer(help="List, promote and roll back model versions (each (bar, horizon) is "
+                         "its own registered model).\n\nExample: `cryptovol models list`",
+                         no_args_is_help=True)
 
 FORECASTERS = ("lightgbm", "catboost", "gru", "persistence", "ewma", "har", "garch")
 

@@ -12,7 +12,8 @@ from cryptovol.cli.console import console, err, fail
 from cryptovol.cli.options import Bar, Home, Verbose
 
 sources_app = typer.Typer(help="Exchanges the platform pulls candles from (public market data, "
-                          "no key needed).", no_args_is_help=True)
+                          "no key needed).\n\nExample: `cryptovol sources list`",
+                          no_args_is_help=True)
 
 Names = Annotated[list[str] | None, typer.Option(
     "--source", help="Only this source (repeat for several; default: every source of the bar).")]

@@ -16,7 +16,8 @@ stack_app = typer.Typer(
     help="The production profile, started natively: PostgreSQL-backed MLflow, Prefect and Feast "
          "registry, Redis, the schedule runner, the Bento service and the Evidently UI, supervised "
          "(logs and pid files under CRYPTOVOL_HOME/stack). PostgreSQL must run already: "
-         "CRYPTOVOL_STACK_POSTGRES (default postgresql://postgres@127.0.0.1:5432/postgres).",
+         "CRYPTOVOL_STACK_POSTGRES (default postgresql://postgres@127.0.0.1:5432/postgres).\n\n"
+         "Example: `cryptovol stack up && cryptovol stack status`",
     no_args_is_help=True)
 
 

@@ -29,6 +29,7 @@ def test_components_start_in_dependency_order_on_the_configured_ports(tmp_path):
     assert env["CRYPTOVOL_DATABASE_URL"] == f"postgresql://admin:{PASSWORD}@db.internal:5433/cvx"
     assert env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:15000"
     assert env["PREFECT_API_URL"] == "http://127.0.0.1:14200/api"
+    assert env["CRYPTOVOL_SERVICE_URL"] == "http://127.0.0.1:13000"  # `cryptovol predict` finds it
     server = stack.server_environment()
     assert server["CRYPTOVOL_STACK_MLFLOW_BACKEND"].startswith("postgresql+psycopg://admin:")
     assert server["CRYPTOVOL_STACK_MLFLOW_BACKEND"].endswith("@db.internal:5433/cvx_mlflow")

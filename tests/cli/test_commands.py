@@ -1,0 +1,101 @@
+"""Commands a user runs first, in process: settings that travel (the bar, the service URL), the
+test alert through a real webhook, and the spike column of `predict`."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from cryptovol.alerts import SIGNATURE_HEADER, TIMESTAMP_HEADER, read_alerts, sign
+from cryptovol.cli.app import main
+from cryptovol.cli.serving import forecast_table
+from cryptovol.redis_runtime import free_port
+from feature_repo import candle_store
+from tests.conftest import make_candles
+
+
+def _run(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    return done.value.code
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("CRYPTOVOL_HOME", str(home))
+    for name in ("REDIS_URL", "MLFLOW_TRACKING_URI", "PREFECT_API_URL", "CRYPTOVOL_BAR",
+                 "CRYPTOVOL_SERVICE_URL", "CRYPTOVOL_ALERT_WEBHOOK", "CRYPTOVOL_ALERT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def test_data_report_follows_cryptovol_bar(home, monkeypatch, capsys):
+    candle_store.store(home, "1h", make_candles([100, 101, 102, 101], symbol="SOL", bar="1h"))
+    monkeypatch.setenv("CRYPTOVOL_BAR", "1h")
+    assert _run(["data", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "candle store: 1h bars" in out and "SOL" in out
+    assert _run(["data", "report", "--bar", "1d"]) == 1  # the option wins: no daily candles
+    assert "no 1d candles" in capsys.readouterr().err
+
+
+def test_predict_asks_the_configured_service_url(home, monkeypatch, capsys):
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("CRYPTOVOL_SERVICE_URL", f"http://127.0.0.1:{port}")
+    assert _run(["predict", "BTC"]) == 1
+    assert f"http://127.0.0.1:{port}" in capsys.readouterr().err
+    assert _run(["predict", "BTC", "--url", "http://127.0.0.1:1"]) == 1  # the option wins
+    assert "http://127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_the_spike_column_is_the_decision_with_its_numbers():
+    from rich.console import Console
+
+    base = {"symbol": "BTC", "as_of": "2021-07-07T00:00:00Z", "horizon_bars": 7, "bar": "1d",
+            "predicted_vol": 0.9, "intervals": [], "model_version": "3"}
+    rows = [{**base, "spike_probability": 0.31, "spike_cut": 0.2, "spike": True},
+            {**base, "symbol": "ETH", "spike_probability": 0.1, "spike_cut": 0.2, "spike": False}]
+    console = Console(width=200, record=True)
+    console.print(forecast_table(rows, "http://x"))
+    text = console.export_text()
+    assert "SPIKE (31% >= 20%)" in text and "no (10% < 20%)" in text
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.server.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_alerts_test_sends_a_signed_alert_and_records_it(home, monkeypatch, capsys):
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    receiver.received = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("CRYPTOVOL_ALERT_WEBHOOK", f"http://127.0.0.1:{receiver.server_port}/hook")
+        monkeypatch.setenv("CRYPTOVOL_ALERT_WEBHOOK_SECRET", "s3cret")
+        assert _run(["alerts", "test"]) == 0
+    finally:
+        receiver.shutdown()
+    out = capsys.readouterr().out
+    assert "delivered (HTTP 204, signed)" in out and "s3cret" not in out and "/hook" not in out
+    [(headers, body)] = receiver.received
+    assert headers[SIGNATURE_HEADER] == sign(body, "s3cret", headers[TIMESTAMP_HEADER])
+    assert json.loads(body)["kind"] == "test"
+    records, torn = read_alerts(home / "alerts.jsonl")
+    assert torn == 0 and records[-1]["kind"] == "test" and records[-1]["webhook"]["delivered"]
+
+
+def test_alerts_test_says_when_the_webhook_does_not_take_it(home, monkeypatch, capsys):
+    monkeypatch.setenv("CRYPTOVOL_ALERT_WEBHOOK", f"http://127.0.0.1:{free_port()}/hook")
+    assert _run(["alerts", "test"]) == 1
+    assert "not delivered after 4 attempt(s) (ConnectError)" in capsys.readouterr().err
