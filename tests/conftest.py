@@ -1,4 +1,5 @@
-"""Shared fixtures: a private redis-server, temporary settings, the demo candles."""
+"""Shared fixtures: a private redis-server, temporary settings, the demo candles, and the
+expensive worlds built once per session (tests/worlds.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from cryptovol.redis_runtime import RedisServer
 from cryptovol.settings import DEMO_DATA, Settings
 from feature_repo.loaders.reader import read_file
 from tests.fake_exchange.fixtures import fake  # noqa: F401 (the fake exchange fixture)
+from tests.worlds import DemoWorld, build_demo_world
 
 DATA = Path(__file__).parent / "data"
 
@@ -21,6 +23,12 @@ def redis_url(tmp_path_factory) -> str:
     server = RedisServer(tmp_path_factory.mktemp("redis"), persist=False).start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory) -> DemoWorld:
+    """The demo pipeline's home (read it; copy it with tests.worlds.copy_home to change it)."""
+    return build_demo_world(tmp_path_factory.mktemp("demo-world") / "home")
 
 
 @pytest.fixture

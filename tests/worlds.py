@@ -8,9 +8,14 @@ and its Feast registry at its own tables, and no server of the original is share
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
-from dataclasses import dataclass
+import subprocess
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.flows.processes import CLI, SLOW, clean_env, family, run, wait_until_gone
 
 # what a copy must not take over: running servers' records, locks, the Prefect API's database
 # and BentoML's per-process folders
@@ -18,12 +23,63 @@ NOT_COPIED = shutil.ignore_patterns("server.json", ".*.lock", "prefect", "bentom
                                     "*.db-wal", "schedule.log", "serve.log")
 
 
+TRAINING_STARTED = "for flow 'train'"  # the log line of the training flow's start
+# a world is about plumbing, not model quality: the smallest walk-forward that still has a
+# test block per fold and a gate
+PLUMBING = {"CRYPTOVOL_FOLDS": "2"}
+
+
 @dataclass(frozen=True)
-class TrainedHome:
-    """A home after a command that trained and registered a model, with what it printed."""
+class Stop:
+    """A pipeline stopped in the middle of its training, and what the stop left behind."""
+
+    signal: str
+    returncode: int
+    seconds: float  # from the signal to the exit
+    output: str
+    servers: list[str]  # the servers it had started (redis-server, the Prefect API)
+    left: list[tuple[int, str]]  # processes still alive after the stop (should be none)
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """`cryptovol pipeline` on the bundled demo data, as on a bad day: stopped by SIGTERM in the
+    middle of training, started again and killed by SIGKILL there, then run to the end in the
+    same home (the embedded Redis and the SQLite registry, as `make run`)."""
 
     home: Path
-    stdout: str
+    stdout: str  # what the completed run printed
+    stops: list[Stop] = field(default_factory=list)
+    left: list[tuple[int, str]] = field(default_factory=list)  # alive after the completed run
+
+
+def build_demo_world(home: Path) -> DemoWorld:
+    env = clean_env(home, **PLUMBING)
+    stops = [_stop_in_training(home, env, sig) for sig in (signal.SIGTERM, signal.SIGKILL)]
+    done = run(["pipeline"], env, timeout=900)
+    assert done.returncode == 0, f"pipeline failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return DemoWorld(home, done.stdout, stops, wait_until_gone(home, 15))
+
+
+def _stop_in_training(home: Path, env: dict[str, str], sig: signal.Signals) -> Stop:
+    home.mkdir(parents=True, exist_ok=True)
+    log = home.parent / f"pipeline-{sig.name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([CLI, "pipeline"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                text=True)
+    deadline = time.monotonic() + 300 * SLOW
+    while TRAINING_STARTED not in log.read_text():
+        assert proc.poll() is None, f"pipeline ended before training:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, "training did not start in time"
+        time.sleep(0.5)
+    time.sleep(3)  # inside the walk-forward (LightGBM/CatBoost fits, GARCH baselines)
+    running = family(home)
+    proc.send_signal(sig)
+    sent = time.monotonic()
+    proc.wait(timeout=120 * SLOW)
+    seconds = time.monotonic() - sent
+    left = wait_until_gone(home, 20, running)
+    return Stop(sig.name, proc.returncode, seconds, log.read_text(), list(running.values()), left)
 
 
 def copy_home(src: Path, dst: Path, redis_url: str) -> Path:

@@ -1,12 +1,14 @@
 """The whole loop as a user runs it: `cryptovol pipeline` (twice), `cryptovol serve`, HTTP calls.
 
-The first pipeline run uses a private redis-server given by REDIS_URL; the second and the
-service use the platform's own embedded redis-server under CRYPTOVOL_HOME (the `make run`
-default), so the online store also has to survive a restart through its RDB snapshot.
+The first pipeline is the session's demo world (tests/worlds.py); this module works on a copy
+of its home. Both pipelines and the service use the platform's own embedded redis-server under
+CRYPTOVOL_HOME (the `make run` default), so the online store also has to survive restarts
+through its RDB snapshot.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +22,9 @@ import pytest
 
 from cryptovol.prediction_log import read_predictions
 from cryptovol.redis_runtime import free_port
+from cryptovol.settings import REPO_ROOT
 from tests.flows.processes import SLOW, wait_ready, wait_until_gone
+from tests.worlds import PLUMBING, copy_home
 
 pytestmark = pytest.mark.integration
 CLI = str(Path(sys.executable).parent / "cryptovol")
@@ -40,12 +44,13 @@ def _pipeline(env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, redis_url):
-    home = tmp_path_factory.mktemp("e2e")
-    first = _pipeline(_env(home, REDIS_URL=redis_url))
+def service(tmp_path_factory, redis_url, demo_world):
+    home = copy_home(demo_world.home, tmp_path_factory.mktemp("e2e") / "home", redis_url)
+    first = demo_world.stdout
     assert "crypto-vol-forecaster-1d-h7 v1 (champion: v1)" in first
     assert "23 symbols online" in first
-    second = _pipeline(_env(home))  # re-run in the same home, embedded redis this time
+    assert "View at" not in first  # the embedded Prefect API has no UI: no dead links
+    second = _pipeline(_env(home, **PLUMBING))  # re-run in the same home
     assert "crypto-vol-forecaster-1d-h7 v2 (champion: v1)" in second
     # the champion saw every demo bar: nothing new to judge, and no report that says otherwise
     assert "nothing to judge: no bar after the champion's training data (ends 2021-07-07 00:00)" in second
@@ -92,6 +97,29 @@ def test_predict_returns_positive_annualized_vol_from_the_champion(service):
         assert p["as_of"] == "2021-07-07T00:00:00Z"  # close of the last demo day
         assert 0.05 < p["predicted_vol"] < 5.0  # annualized, a plausible crypto range
         assert p["predicted_vol"] == pytest.approx(p["predicted_vol_per_bar"] * 365**0.5)
+
+
+def _shape(value):
+    """The structure of a JSON value: keys, list items and the kind of each leaf."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "number"
+    return type(value).__name__
+
+
+def test_the_readme_shows_the_answer_the_service_gives(service):
+    url, _ = service
+    block = (REPO_ROOT / "README.md").read_text().split("```json", 1)[1].split("```", 1)[0]
+    documented = json.loads(block)
+    answer = httpx.post(f"{url}/predict", json={"symbols": ["BTC"]}, timeout=30).json()
+    ISSUED.append(answer["request_id"])
+    assert _shape(documented) == _shape(answer)
+    mine, theirs = documented["predictions"][0], answer["predictions"][0]
+    for key in ("symbol", "as_of", "stale", "bar", "horizon_bars", "vol_unit", "model_name"):
+        assert mine[key] == theirs[key], key
 
 
 def test_unknown_symbol_is_a_404_that_names_it(service):
