@@ -15,6 +15,33 @@ from tests.fake_exchange.fixtures import fake  # noqa: F401 (the fake exchange f
 from tests.worlds import DemoWorld, build_demo_world
 
 DATA = Path(__file__).parent / "data"
+# `make test` runs the suite on two workers (pytest-xdist, --dist loadgroup): each test file is
+# one unit of work (its module fixtures are built once), the tests of a shared world one unit
+# (the world is built once), and the longest units start first so the two workers end together
+SLOWEST_FIRST = (
+    "tests/flows/test_loop_production.py",
+    "tests/flows/test_sources_end_to_end.py",
+    "tests/flows/test_loop_end_to_end.py",
+    "demo-world",
+    "tests/serving/test_service_http.py",
+    "tests/flows/test_train_hourly.py",
+    "tests/flows/test_crash_safety.py",
+    "tests/feature_repo/test_feast_cli.py",
+    "tests/training/test_registry_outage.py",
+    "tests/flows/test_schedule.py",
+)
+
+
+def work_unit(item: pytest.Item) -> str:
+    return "demo-world" if "demo_world" in item.fixturenames else item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(work_unit(item)))
+    items.sort(key=lambda item: rank.get(work_unit(item), len(rank)))  # stable: files stay whole
 
 
 @pytest.fixture(scope="session")
