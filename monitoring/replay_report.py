@@ -45,6 +45,18 @@ DEFAULT_SPAN = pd.Timedelta(days=730)  # a replay without --start covers the las
 WARM_UP = pd.Timedelta(days=180)  # history the first champion is trained on, at least
 
 
+def replay_window(first: pd.Timestamp, last: pd.Timestamp, start: pd.Timestamp | None,
+                  end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The clock's first and last tick: as given, or the newest stored bar and two years before
+    it (never sooner than ``WARM_UP`` after the first bar). Raises with the stored range."""
+    end = last if end is None else end
+    start = max(first + WARM_UP, end - DEFAULT_SPAN) if start is None else start
+    if not first + WARM_UP <= start < end <= last:
+        raise ValueError(f"replay window {start:%Y-%m-%d}..{end:%Y-%m-%d} must lie within the stored "
+                         f"bars ({first:%Y-%m-%d}..{last:%Y-%m-%d}) and start 180 days after the first")
+    return start, end
+
+
 def run_replay(settings: Settings, start: pd.Timestamp | None, end: pd.Timestamp | None,
                step: pd.Timedelta,
                policies: list[str], progress: Callable[[int], Callable[[], None]] | None = None
@@ -56,12 +68,8 @@ def run_replay(settings: Settings, start: pd.Timestamp | None, end: pd.Timestamp
     if unknown:
         raise ValueError(f"unknown policies {unknown}; use {', '.join(POLICIES)}")
     features, targets = feature_table(settings).read(), target_table(settings).read()
-    first, last = features["event_timestamp"].min(), features["event_timestamp"].max()
-    end = last if end is None else end
-    start = max(first + WARM_UP, end - DEFAULT_SPAN) if start is None else start
-    if not first + WARM_UP <= start < end <= last:
-        raise ValueError(f"replay window {start:%Y-%m-%d}..{end:%Y-%m-%d} must lie within the stored "
-                         f"bars ({first:%Y-%m-%d}..{last:%Y-%m-%d}) and start 180 days after the first")
+    start, end = replay_window(features["event_timestamp"].min(), features["event_timestamp"].max(),
+                               start, end)
     replay = Replay(features, targets, feature_names(settings), pd.Timedelta(settings.bar_delta),
                     settings.horizon, config_from(settings), settings.promotion_margin,
                     settings.drift_window_days, settings.drift_min_days, settings.monitor_window_days)

@@ -99,3 +99,18 @@ def test_alerts_test_says_when_the_webhook_does_not_take_it(home, monkeypatch, c
     monkeypatch.setenv("CRYPTOVOL_ALERT_WEBHOOK", f"http://127.0.0.1:{free_port()}/hook")
     assert _run(["alerts", "test"]) == 1
     assert "not delivered after 4 attempt(s) (ConnectError)" in capsys.readouterr().err
+
+
+def test_models_list_says_which_qlike_is_which():
+    from rich.console import Console
+
+    from cryptovol.cli.models import _versions_table
+
+    row = {"version": "2", "aliases": "champion", "created": "2026-12-07 23:13", "family": "lightgbm",
+           "bar": "1d", "horizon": "7", "qlike": 0.6954, "gain": 0.091, "holdout_qlike": 0.6847,
+           "leakage": "false", "gate": "PROMOTED BY HAND (...); the gate had said: KEEP CHAMPION"}
+    console = Console(width=250, record=True)
+    console.print(_versions_table("crypto-vol-forecaster-1d-h7", [row]))
+    text = console.export_text()
+    assert "QLIKE (walk-forward)" in text and "QLIKE (gate's block)" in text
+    assert "0.6954" in text and "0.6847" in text and "PROMOTED BY HAND" in text

@@ -44,3 +44,17 @@ def test_policies_start_from_one_champion_and_serve_the_same_rows(replay):
     assert list(table.index) == ["never", "every-30d"]
     assert table.loc["never", "scored"] == table.loc["every-30d", "scored"] == len(rows) > 1000
     assert (table["realized_qlike"] > 0).all()
+
+
+def test_the_default_window_is_the_last_two_years_of_the_stored_bars():
+    from monitoring.replay_report import replay_window
+
+    day = pd.Timestamp("2021-07-07", tz="UTC")
+    first = pd.Timestamp("2013-04-29", tz="UTC")
+    assert replay_window(first, day, None, None) == (day - pd.Timedelta(days=730), day)
+    short = day - pd.Timedelta(days=300)  # a short history starts after the 180-day warm-up
+    assert replay_window(short, day, None, None) == (short + pd.Timedelta(days=180), day)
+    given = pd.Timestamp("2020-01-01", tz="UTC")
+    assert replay_window(first, day, given, None) == (given, day)
+    with pytest.raises(ValueError, match="must lie within the stored bars"):
+        replay_window(first, day, None, day + pd.Timedelta(days=1))
