@@ -3,6 +3,7 @@ expensive worlds built once per session (tests/worlds.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(work_unit(item)))
     items.sort(key=lambda item: rank.get(work_unit(item), len(rank)))  # stable: files stay whole
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Each test ends with the environment it started with: a library that sets a variable in
+    process (``mlflow.set_tracking_uri`` sets MLFLOW_TRACKING_URI) must not reach the next test
+    on the same worker."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

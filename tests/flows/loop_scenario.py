@@ -51,9 +51,9 @@ def start_receiver() -> ThreadingHTTPServer:
 
 
 def loop_env(home: Path, receiver: ThreadingHTTPServer, **extra: str) -> dict[str, str]:
-    """Two folds (plumbing, not model quality), short polls, one drifted check retrains, the
-    webhook with its secret."""
-    return clean_env(home, CRYPTOVOL_FOLDS="2", CRYPTOVOL_CHAMPION_POLL_SECONDS="2",
+    """Three folds (with two, the retrain on the new regime was not promoted), short polls, one
+    drifted check retrains, the webhook with its secret."""
+    return clean_env(home, CRYPTOVOL_FOLDS="3", CRYPTOVOL_CHAMPION_POLL_SECONDS="2",
                      CRYPTOVOL_RETRAIN_DRIFT_CHECKS="1",
                      CRYPTOVOL_ALERT_WEBHOOK=f"http://127.0.0.1:{receiver.server_port}/hook",
                      CRYPTOVOL_ALERT_WEBHOOK_SECRET=SECRET, **extra)
