@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.uv-bootstrap/bin/uv)
 # optional dependency groups to install too, e.g. `make test EXTRAS=seq` (the GRU challenger)
 EXTRAS ?=
-# pytest-xdist workers of `make test` (tests/conftest.py groups the tests that share a world)
+# pytest-xdist workers of `make test` (a test file per unit of work; tests/conftest.py orders them)
 TEST_WORKERS ?= 2
 empty :=
 space := $(empty) $(empty)
@@ -63,7 +63,7 @@ test: env ## Lint, build the docs (strict) and run the whole test suite (unit, d
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen python -m compileall -q $(PACKAGES) tests benchmarks
 	$(MKDOCS) build --strict --quiet --site-dir .site
-	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: env ## The inner loop: unit and data tests (no Redis/MLflow/HTTP), a few minutes; add ARGS="-k name" or ARGS=--lf
 	$(UV) run --frozen python -m compileall -q $(PACKAGES) tests benchmarks

@@ -13,36 +13,37 @@ from cryptovol.redis_runtime import RedisServer
 from cryptovol.settings import DEMO_DATA, Settings
 from feature_repo.loaders.reader import read_file
 from tests.fake_exchange.fixtures import fake  # noqa: F401 (the fake exchange fixture)
-from tests.worlds import DemoWorld, build_demo_world
+from tests.worlds import DemoWorld, build_demo_world, shared_world
 
 DATA = Path(__file__).parent / "data"
-# `make test` runs the suite on two workers (pytest-xdist, --dist loadgroup): each test file is
-# one unit of work (its module fixtures are built once), the tests of a shared world one unit
-# (the world is built once), and the longest units start first so the two workers end together
+# `make test` runs the suite on two workers (pytest-xdist, --dist loadfile): each test file is
+# one unit of work (its module fixtures are built once), and the longest units start first so
+# that both workers end together. A session world is built once for both workers (a file lock:
+# see `demo_world`); the file that only reads it runs last, when it is there.
 SLOWEST_FIRST = (
     "tests/flows/test_loop_production.py",
     "tests/flows/test_sources_end_to_end.py",
     "tests/flows/test_loop_end_to_end.py",
-    "demo-world",
+    "tests/flows/test_end_to_end.py",  # builds the demo world
     "tests/serving/test_service_http.py",
+    "tests/monitoring/test_dashboard.py",
     "tests/flows/test_train_hourly.py",
     "tests/flows/test_crash_safety.py",
-    "tests/feature_repo/test_feast_cli.py",
-    "tests/training/test_registry_outage.py",
     "tests/flows/test_schedule.py",
+    "tests/training/test_registry_outage.py",
+    "tests/feature_repo/test_feast_cli.py",
 )
+LAST = ("tests/flows/test_pipeline_signals.py",)
 
 
-def work_unit(item: pytest.Item) -> str:
-    return "demo-world" if "demo_world" in item.fixturenames else item.nodeid.split("::")[0]
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(work_unit(item)))
-    items.sort(key=lambda item: rank.get(work_unit(item), len(rank)))  # stable: files stay whole
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    rank.update({name: len(SLOWEST_FIRST) + 2 for name in LAST})
+
+    def order(item: pytest.Item) -> int:
+        return rank.get(item.nodeid.split("::")[0], len(SLOWEST_FIRST) + 1)
+
+    items.sort(key=order)  # stable: each file stays whole and in its own order
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +67,10 @@ def redis_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory) -> DemoWorld:
-    """The demo pipeline's home (read it; copy it with tests.worlds.copy_home to change it)."""
-    return build_demo_world(tmp_path_factory.mktemp("demo-world") / "home")
+    """The demo pipeline's home (read it; copy it with tests.worlds.copy_home to change it),
+    built once for every worker of the session: the first to ask builds it under a lock, the
+    others wait and read it."""
+    return shared_world("demo-world", tmp_path_factory, build_demo_world)
 
 
 @pytest.fixture

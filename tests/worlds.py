@@ -7,6 +7,8 @@ and its Feast registry at its own tables, and no server of the original is share
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 import signal
 import sqlite3
@@ -80,6 +82,23 @@ def _stop_in_training(home: Path, env: dict[str, str], sig: signal.Signals) -> S
     seconds = time.monotonic() - sent
     left = wait_until_gone(home, 20, running)
     return Stop(sig.name, proc.returncode, seconds, log.read_text(), list(running.values()), left)
+
+
+def shared_world(name: str, tmp_path_factory, build):
+    """``build(home)`` once for the whole session, whichever pytest-xdist worker asks first; the
+    others wait on the lock and load what it returned. Without xdist: built here."""
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build(tmp_path_factory.mktemp(name) / "home")
+    root = tmp_path_factory.getbasetemp().parent  # shared by the session's workers
+    done = root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        world = build(root / name / "home")
+        done.write_bytes(pickle.dumps(world))
+        return world
 
 
 def copy_home(src: Path, dst: Path, redis_url: str) -> Path:
