@@ -4,8 +4,6 @@ test alert through a real webhook, and the spike column of `predict`."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,6 +13,7 @@ from cryptovol.cli.serving import forecast_table
 from cryptovol.redis_runtime import free_port
 from feature_repo import candle_store
 from tests.conftest import make_candles
+from tests.flows.loop_scenario import start_receiver
 
 
 def _run(args: list[str]) -> int:
@@ -65,21 +64,8 @@ def test_the_spike_column_is_the_decision_with_its_numbers():
     assert "SPIKE (31% >= 20%)" in text and "no (10% < 20%)" in text
 
 
-class _Hook(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.server.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_alerts_test_sends_a_signed_alert_and_records_it(home, monkeypatch, capsys):
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    receiver.received = []
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver = start_receiver()  # the on-call webhook of the loop's tests
     try:
         monkeypatch.setenv("CRYPTOVOL_ALERT_WEBHOOK", f"http://127.0.0.1:{receiver.server_port}/hook")
         monkeypatch.setenv("CRYPTOVOL_ALERT_WEBHOOK_SECRET", "s3cret")
