@@ -25,7 +25,6 @@ OTHER_VARIABLES = (
 )
 # building the site imports the service: its libraries' deprecation chatter is not for readers
 warnings.filterwarnings("ignore", category=DeprecationWarning)
-GENERATED = ("reference/configuration.md", "reference/cli.md", "reference/api.md")
 
 
 def env_names(model: type[BaseSettings], name: str) -> list[str]:
@@ -178,7 +177,7 @@ def api_markdown(spec: dict | None = None) -> str:
             lines += [f"## `{method.upper()} {path}`", "", text, ""]
             body = op.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
-                lines += _request_section(spec, body)
+                lines += _request_section(body)
             lines += ["| status | meaning |", "| --- | --- |"]
             for code, response in sorted(op.get("responses", {}).items()):
                 lines.append(f"| {code} | {' '.join(response.get('description', '').split())} |")
@@ -198,7 +197,7 @@ def api_markdown(spec: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def _request_section(spec: dict, body: dict) -> list[str]:
+def _request_section(body: dict) -> list[str]:
     lines = ["Request body (`application/json`):", ""]
     examples = body.get("examples") or {}
     for name, example in examples.items():
