@@ -115,3 +115,23 @@ def wait_ready(url: str, proc: subprocess.Popen, log: Path, budget_s: float = 30
         time.sleep(1)
     proc.kill()
     pytest.fail(f"service not ready in {budget_s * SLOW:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+LEASE_HOLDER = """
+import sys, time
+from pathlib import Path
+from cryptovol.redis_runtime import online_redis
+from cryptovol.settings import Settings
+with online_redis(Settings(home=Path(sys.argv[1]), redis_url=None)) as url:
+    print(url, flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def embedded_redis_user(home: Path, seconds: float = 3600) -> tuple[subprocess.Popen, str]:
+    """A process using ``home``'s embedded Redis for ``seconds`` (as a `train` would: the first
+    user starts the server); returns it and the server's URL once it is up."""
+    proc = subprocess.Popen([sys.executable, "-c", LEASE_HOLDER, str(home), str(seconds)],
+                            stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "CRYPTOVOL_HOME": str(home)})
+    return proc, proc.stdout.readline().strip()

@@ -23,7 +23,7 @@ import pytest
 from cryptovol.prediction_log import read_predictions
 from cryptovol.redis_runtime import free_port
 from cryptovol.settings import REPO_ROOT
-from tests.flows.processes import SLOW, wait_ready, wait_until_gone
+from tests.flows.processes import SLOW, embedded_redis_user, wait_ready, wait_until_gone
 from tests.worlds import PLUMBING, copy_home
 
 pytestmark = pytest.mark.integration
@@ -56,6 +56,9 @@ def service(tmp_path_factory, redis_url, demo_world):
     assert "nothing to judge: no bar after the champion's training data (ends 2021-07-07 00:00)" in second
     assert not list((home / "reports").glob("drift_*.html"))
 
+    # the service joins an embedded redis-server another command started (as a `train` that
+    # runs while `serve` starts), and that command exits once the service is up: issue 22
+    holder, redis_url = embedded_redis_user(home)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (home / "serve.log").open("w")  # a file, not a pipe nobody drains (it would block)
@@ -68,6 +71,8 @@ def service(tmp_path_factory, redis_url, demo_world):
                                      CRYPTOVOL_RETRAIN_CRON="0 0 1 1 *"),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     wait_ready(url, proc, home / "serve.log")
+    holder.kill()
+    holder.wait(timeout=30 * SLOW)
     yield url, home
     proc.send_signal(signal.SIGINT)  # what Ctrl-C does
     assert proc.wait(timeout=60 * SLOW) == 0
@@ -82,6 +87,18 @@ def service(tmp_path_factory, redis_url, demo_world):
     assert "schedules for 1d: refresh '0 0 1 1 *'" in (home / "schedule.log").read_text()
     left = wait_until_gone(home, timeout=60)
     assert not left, f"left running after Ctrl-C: {left}"
+
+
+def test_the_store_stays_when_the_command_that_started_it_exits(service):
+    """The service joined a redis-server started by a command that then exited (SIGKILL):
+    the store is kept for the service, which answers every request."""
+    url, home = service
+    assert "using the home's redis-server at" in (home / "serve.log").read_text()
+    time.sleep(1.0)  # several of the keeper's checks since the other user left
+    statuses = [httpx.post(f"{url}/predict", json={"symbols": ["BTC"]}, timeout=30).status_code
+                for _ in range(100)]
+    assert statuses == [200] * 100
+    assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
 
 
 def test_predict_returns_positive_annualized_vol_from_the_champion(service):
