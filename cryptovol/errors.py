@@ -7,8 +7,10 @@ exceptions a user can cause (OS errors, invalid settings) into such a line too.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -36,6 +38,8 @@ def describe(exc: BaseException) -> str | None:
 def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
     """One line for an OS error: the path, the reason, and what to do about it."""
     where = exc.filename or path or "?"
+    if exc.errno == errno.ENOSPC and exc.filename2:  # a copy (shutil): the destination filled
+        where = exc.filename2
     temporary = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", Path(str(where)).name)
     if temporary:  # name the file being written, not atomic_write's temporary
         where = Path(str(where)).parent / temporary.group(1)
@@ -52,3 +56,15 @@ def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
     else:
         hint = exc.strerror or str(exc)
     return f"{where}: {hint}"
+
+
+@contextlib.contextmanager
+def writing(folder: Path | str) -> Iterator[None]:
+    """Name ``folder`` in an OS error raised in the block without a file name (a library's
+    ``write`` on a full disk says only "No space left on device")."""
+    try:
+        yield
+    except OSError as exc:
+        if not exc.filename:
+            exc.filename = str(folder)
+        raise

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(
         default=None, description="Comma-separated keys clients send as `Authorization: Bearer "
         "KEY` (unset: no authentication). Credentials: never logged.")
+    metrics_require_key: bool = Field(
+        default=False, description="`/metrics` needs an API key too (default: open, like the "
+        "health probes: it holds aggregate counts only, no client data or secret; set it where "
+        "the scraper's network is not trusted — Prometheus sends `authorization: bearer`).")
     stale_after_bars: float = Field(
         default=2.0, gt=0, description="Features older than this many bars are flagged stale.")
     refuse_stale: bool = Field(

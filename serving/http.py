@@ -1,9 +1,12 @@
-"""The service's HTTP edge: request ids, API keys, body and content-type limits, quiet client
-errors, and bounded metric labels.
+"""The service's HTTP edge: request ids, API keys, body and content-type limits, one shape for
+every error, quiet client errors, and bounded metric labels.
 
-:class:`Guard` is an ASGI middleware (``Service.add_asgi_middleware``) in front of the API
-routes; health, metrics and docs stay open. Error bodies are ``{"error", "request_id"}`` and
-never carry paths or tracebacks.
+:class:`Guard` is an ASGI middleware (``Service.add_asgi_middleware``) in front of the routes.
+The API needs a key when keys are configured; health and docs stay open, and ``/metrics`` too
+unless ``CRYPTOVOL_METRICS_REQUIRE_KEY`` (its counts are aggregates, without client data or
+secrets; Prometheus can send a bearer key when the network is not trusted). Every error body —
+BentoML's own validation answers included — is ``{"error", "request_id", ...}`` naming the field,
+never a path or a traceback; ``/readyz``'s 503 says why the service is not ready.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
 
 from serving.openapi import corrected
 
@@ -21,6 +25,7 @@ log = logging.getLogger("serving.http")
 API_PATHS = frozenset({"/predict"})
 OPEN_PATHS = frozenset({"/", "/docs.json", "/livez", "/readyz", "/healthz", "/metrics"})
 STATIC_PREFIX = "/static_content/"
+SHOWN_ERRORS = 3  # validation errors named in the one-line message (all are in ``detail``)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 JSON_TYPES = frozenset({"application/json", ""})
 
@@ -34,8 +39,12 @@ def _trace_id() -> str | None:
     return f"{context.trace_id:032x}" if context.trace_id else None
 
 
-def known_path(path: str) -> bool:
-    return path in API_PATHS or path in OPEN_PATHS or path.startswith(STATIC_PREFIX)
+def metric_path(path: str) -> str:
+    """The path label of BentoML's request metrics: one per route, one for every static file of
+    the docs UI, one for anything else — a bounded set, whatever clients request."""
+    if path in API_PATHS or path in OPEN_PATHS:
+        return path
+    return STATIC_PREFIX + "*" if path.startswith(STATIC_PREFIX) else "/__unknown__"
 
 
 def bearer_keys(raw: str | None) -> list[bytes]:
@@ -43,10 +52,13 @@ def bearer_keys(raw: str | None) -> list[bytes]:
 
 
 class Guard:
-    def __init__(self, app, api_keys: list[bytes], max_bytes: int) -> None:
+    def __init__(self, app, api_keys: list[bytes], max_bytes: int, metrics_key: bool = False,
+                 not_ready: Callable[[], str] = lambda: "") -> None:
         self.app = app
         self.api_keys = api_keys
         self.max_bytes = max_bytes
+        self.keyed = API_PATHS | ({"/metrics"} if metrics_key else set())
+        self.not_ready = not_ready  # why /readyz is 503 (serving.readiness)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -68,14 +80,19 @@ class Guard:
         if scope["path"] == "/docs.json" and scope["method"] == "GET":
             await self._corrected_docs(scope, receive, send_with_id)
             return
-        if scope["path"] not in API_PATHS:
-            await self.app(scope, receive, send_with_id)
-            return
-        if self.api_keys and not self._authorized(headers.get(b"authorization", b"")):
+        if self.api_keys and scope["path"] in self.keyed and not self._authorized(
+                headers.get(b"authorization", b"")):
             await _reply(send_with_id, 401, "missing or invalid API key: send "
                          "`Authorization: Bearer <key>`", request_id,
                          [(b"www-authenticate", b"Bearer")])
             return
+        if scope["path"] == "/readyz":
+            await self.app(scope, receive, _errors_as_json(send_with_id, request_id, self.not_ready))
+            return
+        if scope["path"] not in API_PATHS:
+            await self.app(scope, receive, send_with_id)
+            return
+        send_with_id = _errors_as_json(send_with_id, request_id)
         if scope["method"] == "POST":
             media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             if media not in JSON_TYPES:
@@ -135,6 +152,80 @@ class Guard:
         return b"".join(chunks)
 
 
+def _one_line(body: bytes) -> tuple[str, dict]:
+    """The message of an error body another layer wrote, and the fields it names: BentoML's
+    ``{"error": "1 validation error for Input", "detail": [{"loc", "msg", ...}]}``, its
+    ``[{"error": ...}]`` for other client errors, Starlette's ``{"detail": ...}`` or plain text."""
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace").strip()[:300] or "invalid request", {}
+    if isinstance(found, list) and found and isinstance(found[0], dict):
+        found = found[0]
+    if not isinstance(found, dict):
+        return str(found)[:300], {}
+    detail = found.get("detail")
+    if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+        parts, fields = [], []
+        for d in detail:
+            loc = [str(p) for p in d.get("loc", ()) if p not in ("body",)]
+            field = ".".join(loc) or "body"
+            fields.append(loc[0] if loc else "body")
+            parts.append(f"{field}: {d.get('msg', 'invalid')}")
+        more = f" (and {len(parts) - SHOWN_ERRORS} more)" if len(parts) > SHOWN_ERRORS else ""
+        return ("invalid request: " + "; ".join(parts[:SHOWN_ERRORS]) + more,
+                {"fields": list(dict.fromkeys(fields)),
+                 "detail": [{k: d.get(k) for k in ("type", "loc", "msg")} for d in detail]})
+    message = found.get("error") or detail or "invalid request"
+    return str(message).splitlines()[0][:300], {}
+
+
+def _errors_as_json(send, request_id: str, reason: Callable[[], str] | None = None):
+    """``send`` that rewrites a 4xx/5xx body lacking our shape into ``{"error", "request_id"}``
+    (``reason``: the message to use instead, e.g. why the service is not ready)."""
+    start: dict = {}
+    chunks: list[bytes] = []
+
+    async def rewrite(message) -> None:
+        if message["type"] == "http.response.start":
+            if message["status"] < 400:
+                await send(message)
+                return
+            start.update(message)
+            return
+        if not start:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        try:
+            ours = json.loads(body)
+            if isinstance(ours, dict) and "error" in ours and "request_id" in ours:
+                await _send(send, start, body)
+                return
+        except ValueError:
+            pass
+        text, extra = _one_line(body)
+        if reason is not None:
+            text = reason() or text
+        if start["status"] < 500:
+            log.info("%d for request %s: %s", start["status"], request_id, text)
+        await _send(send, start, json.dumps({"error": text, "request_id": request_id,
+                                             **extra}).encode())
+
+    return rewrite
+
+
+async def _send(send, start: dict, body: bytes) -> None:
+    headers = [(k, v) for k, v in start.get("headers", [])
+               if k.lower() not in (b"content-length", b"content-type")]
+    await send({**start, "headers": [*headers, (b"content-type", b"application/json"),
+                                     (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _replay(body: bytes):
     sent = False
 
@@ -180,9 +271,28 @@ def quiet_client_errors() -> None:
     logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorsAtInfo())
 
 
+REAL_PATH = "cryptovol.real_path"
+
+
+def _restore_path_below(middleware) -> None:
+    """Make the metrics middleware's app see the request's real path again."""
+    if getattr(middleware, "_cryptovol_restores", False):
+        return
+    inner = middleware.app
+
+    async def restore(scope, receive, send):
+        if REAL_PATH in scope:
+            path, raw = scope[REAL_PATH]
+            scope = {**scope, "path": path, "raw_path": raw}
+        await inner(scope, receive, send)
+
+    middleware.app, middleware._cryptovol_restores = restore, True
+
+
 def bound_metric_labels() -> None:
-    """BentoML labels request metrics with the raw path: requests to random paths would grow
-    ``/metrics`` without bound. Unknown paths (404 anyway) share the label ``/__unknown__``."""
+    """BentoML labels request metrics with the raw path: requests to random paths (or to every
+    file under ``/static_content/``) would grow ``/metrics`` without bound; they get the labels
+    of :func:`metric_path` instead."""
     from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware as M
 
     if getattr(M, "_cryptovol_bounded", False):
@@ -190,8 +300,12 @@ def bound_metric_labels() -> None:
     original = M.__call__
 
     async def bounded(self, scope, receive, send):
-        if scope.get("type") == "http" and not known_path(scope.get("path", "")):
-            scope = {**scope, "path": "/__unknown__", "raw_path": b"/__unknown__"}
+        if scope.get("type") == "http":
+            label = metric_path(scope.get("path", ""))
+            if label != scope.get("path"):
+                _restore_path_below(self)  # the label changes; the route the app sees does not
+                scope = {**scope, "path": label, "raw_path": label.encode(),
+                         REAL_PATH: (scope["path"], scope.get("raw_path"))}
         await original(self, scope, receive, send)
 
     M.__call__, M._cryptovol_bounded = bounded, True

@@ -111,6 +111,17 @@ class OnlineFeatures:
         except OnlineStoreDown:
             return False
 
+    def stamps(self, symbols: list[str]) -> list[bytes | None]:
+        """Each coin's write stamp (None: no row of the served view), from one pipelined
+        ``HMGET`` (readiness; the request path uses :meth:`check_async`)."""
+        def read():
+            pipe = self.client.pipeline(transaction=False)
+            for symbol in symbols:
+                pipe.hmget(self._key(symbol), self._stamp_fields)
+            return pipe.execute()
+
+        return [None if any(v is None for v in r) else b"|".join(r) for r in self._guard(read)]
+
     async def check_async(self, symbols: list[str]) -> tuple[list[bytes | None], list[str]]:
         """Each coin's write stamp (None: unknown) and the coins to re-read (cache stale), from
         one pipelined ``HMGET`` on the event loop (redis.asyncio)."""

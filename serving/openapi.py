@@ -1,8 +1,8 @@
 """Corrections to the OpenAPI document BentoML generates for the service (``/docs.json``).
 
-BentoML marks the request body optional, documents the 400 answer's ``detail`` as a string (it
-is a list of validation errors), and knows none of the service's other answers. The schema is
-what clients and the fuzz test generate requests from, so it has to say what the service does.
+BentoML marks the request body optional, shows ``null`` defaults of fields that are never null,
+and knows none of the service's error answers (``serving.http`` gives them all one shape). The
+schema is what clients and the fuzz test generate requests from: it says what the service does.
 """
 
 from __future__ import annotations
@@ -10,25 +10,16 @@ from __future__ import annotations
 from serving.schemas import ErrorResponse
 
 ERRORS = {
+    "400": "The body does not fit the schema: `error` names each field, `fields` and `detail` list them.",
     "401": "Missing or invalid API key (when the service requires keys).",
     "404": "Unknown symbol (named in `unknown_symbols`) or horizon not served.",
     "409": "Stale features and `refuse_stale`.",
     "413": "Request body too large.",
     "415": "Content type other than application/json.",
     "422": "A coin without enough history for its features.",
-    "503": "The online feature store (Redis) does not answer; retry shortly.",
+    "503": "The online feature store (Redis) does not answer, or lacks the features of a coin "
+           "the model knows (named in `symbols`); retry shortly.",
 }
-VALIDATION_ERROR = {
-    "type": "object", "title": "ValidationErrorResponse", "required": ["error", "detail"],
-    "properties": {
-        "error": {"type": "string", "examples": ["1 validation error for Input"]},
-        "detail": {"type": "array", "items": {
-            "type": "object", "properties": {"type": {"type": "string"}, "loc": {"type": "array"},
-                                             "msg": {"type": "string"}}}},
-    },
-}
-
-
 def _json(ref: str, description: str) -> dict:
     return {"description": description,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
@@ -64,6 +55,18 @@ def version() -> str:
         return "0+unknown"
 
 
+def _no_null_defaults(spec: dict, body: dict) -> None:
+    """Optional fields whose type is not nullable: absent means the default, ``null`` is a 400;
+    BentoML writes their Python default (None) into the schema, which reads as "null is fine"."""
+    schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = spec["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
+    for prop in schema.get("properties", {}).values():
+        if prop.get("default", 0) is None and "anyOf" not in prop:
+            del prop["default"]
+
+
 def corrected(spec: dict, api_keys: bool) -> dict:
     spec["info"] = {"title": "cryptovol", "version": version(), "description": DESCRIPTION,
                     "license": {"name": "MIT"}}
@@ -75,12 +78,13 @@ def corrected(spec: dict, api_keys: bool) -> dict:
     if body is not None:
         body["examples"] = EXAMPLES
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    schemas["ErrorResponse"] = ErrorResponse.model_json_schema()
-    schemas["ValidationErrorResponse"] = VALIDATION_ERROR
+    error = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(error.pop("$defs", {}))
+    schemas["ErrorResponse"] = error
     if "requestBody" in operation:
         operation["requestBody"]["required"] = True
+        _no_null_defaults(spec, operation["requestBody"])
     responses = operation.setdefault("responses", {})
-    responses["400"] = _json("ValidationErrorResponse", "The body does not fit the schema.")
     responses.pop("500", None)  # not part of the contract: a 5xx is a bug
     for code, description in ERRORS.items():
         if code != "401" or api_keys:

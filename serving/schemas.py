@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Symbol = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^\s*[A-Za-z0-9._-]+\s*$",
                               examples=["BTC"])]
 Symbols = Annotated[list[Symbol], Field(min_length=1, max_length=500,
                                         description="Tickers as stored, e.g. BTC, ETH (case-insensitive).",
                                         examples=[["BTC", "ETH"]])]
-Horizon = Annotated[int | None, Field(
+# optional, never null: an absent field takes the default; ``null``, ``"yes"``, ``"7"`` are 400s
+Horizon = Annotated[StrictInt, Field(
     ge=1, le=10_000, description="Forecast horizon in bars; default: the shortest one served.",
     examples=[7])]
+Explain = Annotated[StrictBool, Field(description="Add the top SHAP contributions.")]
+RefuseStale = Annotated[StrictBool, Field(
+    description="Answer 409 rather than forecast from stale features; default: the service's "
+                "CRYPTOVOL_REFUSE_STALE.")]
 
 
 class Interval(BaseModel):
@@ -75,8 +80,19 @@ class PredictResponse(BaseModel):
     predictions: list[Forecast]
 
 
+class ValidationDetail(BaseModel):
+    type: str | None = Field(default=None, examples=["bool_type"])
+    loc: list[str | int] | None = Field(default=None, examples=[["explain"]])
+    msg: str | None = Field(default=None, examples=["Input should be a valid boolean"])
+
+
 class ErrorResponse(BaseModel):
-    error: str = Field(description="What went wrong, in one line.")
-    request_id: str | None = None
+    error: str = Field(description="What went wrong, in one line (a 400 names each field).")
+    request_id: str = Field(description="The request's id (X-Request-ID).")
     unknown_symbols: list[str] | None = Field(default=None, description="404: the unknown tickers.")
-    symbols: list[str] | None = Field(default=None, description="422: the coins without enough history.")
+    symbols: list[str] | None = Field(
+        default=None, description="422: the coins without enough history; 503: the coins whose "
+                                  "online features are missing.")
+    fields: list[str] | None = Field(default=None, description="400: the invalid request fields.")
+    detail: list[ValidationDetail] | None = Field(
+        default=None, description="400: each validation error (type, location, message).")

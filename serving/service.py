@@ -28,13 +28,13 @@ from cryptovol.alerts import send_configured
 from cryptovol.prediction_log import PredictionLog, sink_for
 from cryptovol.settings import Settings
 from feature_repo.store import open_store
-from serving import metrics
+from serving import metrics, readiness
 from serving.answers import feature_age_bars, forecast, with_freshness
 from serving.follow import ChampionFollower
 from serving.freshness import FreshnessGauges
 from serving.http import Guard, bearer_keys, bound_metric_labels, quiet_client_errors
 from serving.online import CachedRow, OnlineFeatures, OnlineStoreDown
-from serving.schemas import Horizon, PredictResponse, Symbols
+from serving.schemas import Explain, Horizon, PredictResponse, RefuseStale, Symbols
 from serving.shadow import Shadow
 from training.champion import ChampionModel, champion_models
 
@@ -96,6 +96,7 @@ class VolatilityService:
             for horizon, follower in self.followers.items()}
         self._answers_cache: dict[tuple, dict] = {}
         self._lock = threading.Lock()
+        self.outage = readiness.OutageLog()
         self.freshness = FreshnessGauges(self.online.client, settings.bar,
                                          settings.bar_delta.total_seconds()).start()
 
@@ -110,8 +111,9 @@ class VolatilityService:
         self.predictions.close()
 
     def __is_ready__(self) -> bool:
-        """Ready while the online store answers (``/readyz`` 503 otherwise)."""
-        return self.online.ping()
+        """Ready while the online store answers with a row for every coin of each served model
+        (``/readyz`` 503 otherwise, the reason in its body: ``serving.readiness``)."""
+        return readiness.check(self.online, [f.current for f in self.followers.values()])
 
     def servable(self, model: ChampionModel) -> None:
         """Raise if the online store does not serve every feature ``model`` needs."""
@@ -141,7 +143,7 @@ class VolatilityService:
 
     @bentoml.api(route="/predict")
     async def predict(self, symbols: Symbols, ctx: bentoml.Context, horizon: Horizon = None,
-                      explain: bool = False, refuse_stale: bool | None = None) -> PredictResponse:
+                      explain: Explain = False, refuse_stale: RefuseStale = None) -> PredictResponse:
         """Forecast each coin's realized vol over the horizon (annualized), with 80%/95%
         intervals, regime and spike probabilities and, with ``explain``, the top SHAP
         contributions. ``refuse_stale`` (default: the service's setting) answers 409 rather
@@ -167,11 +169,19 @@ class VolatilityService:
                                          dict(zip(wanted, stamps, strict=True)))
         except OnlineStoreDown as exc:
             metrics.ONLINE_ERRORS.inc()
-            log.warning("503 for request %s: online store unavailable (%s)", request_id, exc)
+            metrics.OUTAGE_503.labels(reason="down").inc()
+            self.outage.failed(str(exc))  # a line when it starts and ends, not one per request
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the online feature store (Redis) is "
                           "unavailable; retry shortly", request_id, ctx)
+        self.outage.ok()
         metrics.ONLINE_LATENCY.observe(time.perf_counter() - started)
         rows, unknown = self.online.cached(wanted, stamps)
+        if missing := sorted(set(unknown) & set(champion.forecaster.symbols)):
+            # coins the model knows but the store lacks: the store's fault, not the client's
+            metrics.OUTAGE_503.labels(reason="missing").inc()
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, f"{readiness.MISSING} for "
+                          f"{', '.join(missing)}; retry once the features are written",
+                          request_id, ctx, symbols=missing)
         if unknown:  # a client error, answered without a server-side traceback
             log.info("404 for request %s: unknown symbol(s) %s", request_id, unknown)
             return _error(HTTPStatus.NOT_FOUND, f"unknown symbol(s) {', '.join(unknown)}: no "
@@ -201,8 +211,9 @@ class VolatilityService:
             explanations = await to_thread.run_sync(champion.forecaster.explain, frame)
         answers = [with_freshness(a, age, s, e)
                    for a, age, s, e in zip(answers, ages, stale, explanations, strict=True)]
-        metrics.FORECASTS.labels(model=champion.name, version=champion.version,
-                                 horizon=str(horizon)).inc(len(answers))
+        metrics.FORECASTS.labels(model=champion.name, horizon=str(horizon)).inc(len(answers))
+        metrics.SERVED_VERSION.labels(model=champion.name, horizon=str(horizon)).set(
+            int(champion.version))
         metrics.FEATURE_AGE.labels(bar=champion.bar).observe(max(ages))
         self.predictions.record([
             {"request_id": request_id, "logged_at": now, "symbol": a["symbol"],
@@ -217,4 +228,5 @@ class VolatilityService:
 
 VolatilityService.add_asgi_middleware(Guard, api_keys=bearer_keys(
     _SETTINGS.api_keys.get_secret_value() if _SETTINGS.api_keys else None),
-    max_bytes=_SETTINGS.max_request_bytes)
+    max_bytes=_SETTINGS.max_request_bytes, metrics_key=_SETTINGS.metrics_require_key,
+    not_ready=lambda: readiness.LAST["reason"])

@@ -116,4 +116,4 @@ class Shadow:
                  "predicted_vol_per_bar": float(vol), "predicted_vol": float(vol) * model.annualize,
                  "role": CHALLENGER}
                 for row, vol in zip(rows, out["vol"], strict=True) if vol > 0])
-            metrics.SHADOW.labels(model=model.name, version=model.version).inc(len(rows))
+            metrics.SHADOW.labels(model=model.name).inc(len(rows))

@@ -8,7 +8,7 @@ what the previous ones returned, so a test or a notebook can run any of them alo
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,27 +25,20 @@ from feature_repo.transforms.targets import spike_rule
 from training import leakage, sequence
 from training.backtest import backtest
 from training.calibration import SLOPE_BOUNDS, fit_level
-from training.champion import ChampionModel, live_forecasts
 from training.classify import classification_scores, final_classifiers, regime_thresholds
 from training.dataset import training_frame
 from training.evaluate import Evaluation, walk_forward_evaluation
 from training.explain import global_importance, shap_values
 from training.folds import Fold, walk_forward
-from training.gate import GateDecision, GateInputs, decide, gate_inputs
 from training.intervals import calibrate
 from training.level_report import level_comparison
 from training.models import REGRESSORS, base_column, regressor, training_target
 from training.package import VolForecaster
-from training.pending import register_kept
+from training.pending import register_kept, resume_before_training
 from training.profiles import DEFAULT, TrainingProfile, profile
 from training.progress import Steps
-from training.registry import (
-    RegisteredModel,
-    TrainingRun,
-    champion_oof,
-    champion_version,
-    configure,
-)
+from training.promotion import GateContext, Judgement, judge
+from training.registry import RegisteredModel, TrainingRun
 from training.report import build_report, save_report
 from training.run_record import run_metrics, run_params, run_tags
 from training.scoring import Scores, score, scored_rows
@@ -171,27 +164,21 @@ def servable_family(scores: Scores) -> tuple[str, str | None]:
 
 
 def gate_step(settings: Settings, data: TrainingData, evaluation: Evaluation, scores: Scores,
-              audit: leakage.LeakageAudit, evidence: str | None, family: str
-              ) -> tuple[GateDecision, GateInputs]:
+              audit: leakage.LeakageAudit, notes: list[str], family: str
+              ) -> tuple[Judgement, GateContext]:
     """The gate compares on the latest test block: the rows both this run and the champion
     forecast out of sample (the champion's own OOF forecasts, and its forecasts for the bars
-    after its training data — the regime a retrain answers — never in-sample predictions)."""
+    after its training data — the regime a retrain answers — never in-sample predictions).
+    The context goes with the run: registration judges it again if the champion moves
+    (``training.promotion``)."""
     oof = evaluation.oof
     last = oof[(oof["fold"] == data.folds[-1].number) & scored_rows(oof, [family, scores.best_baseline])]
-    client = configure(settings)
-    has_champion = champion_version(client, settings.registered_model) is not None
-    theirs = champion_oof(client, settings.registered_model)
-    if theirs is not None:  # its own OOF forecasts, then what it forecast after its training data
-        live = live_forecasts(ChampionModel.load(settings), data.frame)
-        theirs = theirs if live is None else pd.concat([theirs, live[~live.index.isin(theirs.index)]])
-    inputs = gate_inputs(last, family, scores.best_baseline, theirs)
-    decision = decide(inputs.challenger_qlike, inputs.best_baseline_qlike, inputs.champion_qlike,
-                      settings.promotion_margin, audit.suspected, has_champion)
-    if audit.suspected:
-        decision = GateDecision(decision.promote, [*decision.reasons, *audit.flags])
-    if evidence:
-        decision = GateDecision(decision.promote, [*decision.reasons, evidence])
-    return decision, inputs
+    holdout = last[["symbol", "event_timestamp", "target_rv", *dict.fromkeys([family, scores.best_baseline])]]
+    context = GateContext(holdout.reset_index(drop=True), family, scores.best_baseline,
+                          settings.promotion_margin, audit.suspected,
+                          [*(audit.flags if audit.suspected else []), *notes])
+    judged = judge(settings, context, data.frame)
+    return judged, replace(context, judged_against=judged.champion)
 
 
 def fitted_thresholds(frame: pd.DataFrame, horizon: int, package: VolForecaster) -> dict:
@@ -211,6 +198,7 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
 
     ``evidence``: live figures the gate's reasons cite (the monitor's shadow scoring of the
     previous challenger against the champion), recorded with its decision."""
+    resume_before_training(settings)  # a run of this model kept earlier is registered first
     prof = profile(settings.training_profile)
     data = load_training_data(settings, redis_url)
     steps = Steps.for_training(f"training {settings.registered_model}", len(data.folds),
@@ -223,9 +211,9 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
     steps.step("final refit")
     sample = data.frame.sample(min(len(data.frame), 5000), random_state=0)
     importance = global_importance(shap_values(package.regressor, sample, data.features))
-    decision, inputs = gate_step(settings, data, evaluation, scores, audit, evidence, family)
-    if not_served:
-        decision = GateDecision(decision.promote, [*decision.reasons, not_served])
+    judged, context = gate_step(settings, data, evaluation, scores, audit,
+                                [n for n in (evidence, not_served) if n], family)
+    decision, inputs = judged.decision, judged.inputs
 
     strategies = list(dict.fromkeys([family, scores.best_baseline, "persistence"]))
     risk = backtest(evaluation.oof[scored_rows(evaluation.oof, strategies)], evaluation.next_returns,
@@ -260,7 +248,8 @@ def train_and_register(settings: Settings, redis_url: str, evidence: str | None 
                       reference=data.frame[["symbol", "event_timestamp", *data.features]],
                       oof=evaluation.oof, metrics=metrics, params=params, report=figures,
                       report_html=report_html,
-                      thresholds=fitted_thresholds(data.frame, settings.horizon, package))
+                      thresholds=fitted_thresholds(data.frame, settings.horizon, package),
+                      gate=context)
     registered = register_kept(settings, run, tags, decision)
     steps.step("registration")
     log.info("walk-forward on %d rows: %s QLIKE %.4f vs %s %.4f (gain %.1f%%, DM p=%.3g)",

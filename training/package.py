@@ -62,6 +62,11 @@ class VolForecaster:
     meta: dict = field(default_factory=dict)  # family, bar, horizon: carried, not used to predict
     calibration: LevelCalibration | None = None  # replaces ``scale`` when set
 
+    @property
+    def symbols(self) -> list[str]:
+        """The coins the package was fitted on (those with regime cut points)."""
+        return sorted(self.classifiers.cut_points) if self.classifiers else []
+
     def log_vol(self, x: pd.DataFrame) -> np.ndarray:
         return _predict(self.regressor, x)
 

@@ -8,10 +8,18 @@ HTTP retries (``MLFLOW_HTTP_REQUEST_MAX_RETRIES``) — the command stops with on
 tracking URI (password masked), the reason and the kept file; ``cryptovol models resume``
 registers it once the registry answers, exactly once: ``log_and_register`` is idempotent per
 ``training_id`` (a version already created for it is completed, not duplicated).
+
+A kept run does not wait for someone to remember it: the next ``pipeline``/``train``/``retrain``
+of the same model registers it first (:func:`resume_before_training`), and every other command
+names it in one line until then (``cryptovol.cli.runtime``). Registered late, it is judged again against
+the champion of that moment (``training.promotion``), never with the decision it was given
+against an older one. A disk that fills while the run is kept or registered is said in one line
+naming the file or folder — and whether the run could be kept.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import pickle
 import uuid
@@ -19,12 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptovol import files
-from cryptovol.errors import UserError
+from cryptovol.errors import UserError, describe_os_error
 from cryptovol.settings import Settings
 from training.gate import GateDecision
 from training.registry import RegisteredModel, TrainingRun, log_and_register
 
 log = logging.getLogger(__name__)
+
+
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS)
 
 
 class RegistryUnavailable(UserError, ConnectionError):
@@ -73,10 +84,18 @@ def register_kept(settings: Settings, run: TrainingRun, tags: dict[str, str],
                   decision: GateDecision) -> RegisteredModel:
     """Keep the run, register it, then drop what was kept; :class:`RegistryUnavailable` if the
     registry fails (the run stays kept for ``cryptovol models resume``)."""
-    tags = {**tags, "training_id": tags.get("training_id") or uuid.uuid4().hex}
+    import pandas as pd
+
+    tags = {**tags, "training_id": tags.get("training_id") or uuid.uuid4().hex,
+            "trained_at": tags.get("trained_at") or pd.Timestamp.now(tz="UTC").isoformat()}
     pending = PendingRun(tags["training_id"], settings.bar, settings.horizon, run, tags, decision)
     path = folder(settings) / f"{pending.training_id}.pkl"
-    files.write_bytes(path, pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL))
+    data = pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        files.write_bytes(path, data)
+    except OSError as exc:
+        raise UserError(f"{describe_os_error(exc, path)} — the trained model could not be kept "
+                        f"({len(data) / 1e6:.1f} MB) and is lost: free space and train again") from None
     registered = _register(settings, pending, path)
     path.unlink(missing_ok=True)
     return registered
@@ -87,7 +106,13 @@ def _register(settings: Settings, pending: PendingRun, path: Path) -> Registered
 
     try:
         return log_and_register(pending.run, settings, pending.tags, pending.decision)
-    except registry_errors() as exc:
+    except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:  # e.g. the disk filled
+            raise UserError(f"{describe_os_error(exc)} — while registering; the trained model "
+                            f"is kept in {path}: `cryptovol models resume` registers it once "
+                            "that is fixed") from None
+        if not isinstance(exc, registry_errors()):
+            raise
         log.debug("registry failed", exc_info=True)
         raise RegistryUnavailable(
             f"MLFLOW_TRACKING_URI={mask(settings.tracking_uri)}: the registry failed while "
@@ -95,8 +120,9 @@ def _register(settings: Settings, pending: PendingRun, path: Path) -> Registered
             "`cryptovol models resume` registers it once the registry answers") from None
 
 
-def resume(settings: Settings) -> list[RegisteredModel]:
-    """Register every kept run (each with its own bar and horizon), oldest first."""
+def resume(settings: Settings, same_model: bool = False) -> list[RegisteredModel]:
+    """Register every kept run (each with its own bar and horizon; ``same_model``: only those
+    of ``settings``' model), oldest first."""
     done = []
     for path in waiting(settings):
         try:
@@ -105,7 +131,23 @@ def resume(settings: Settings) -> list[RegisteredModel]:
             raise UserError(f"{path}: not a readable kept run ({type(exc).__name__}: {exc}); move "
                             "it away") from None
         own = settings.model_copy(update={"bar": pending.bar, "horizon": pending.horizon})
+        if same_model and own.registered_model != settings.registered_model:
+            continue
         done.append(_register(own, pending, path))
         path.unlink(missing_ok=True)
         log.info("kept run %s registered as version %s", pending.training_id, done[-1].version)
     return done
+
+
+def resume_before_training(settings: Settings) -> None:
+    """Register the kept runs of ``settings``' model before a new training of it (judged against
+    the champion of now); a registry still away leaves them kept, said in one line."""
+    if not waiting(settings):
+        return
+    try:
+        for registered in resume(settings, same_model=True):
+            log.info("kept run registered before training: %s v%s (%s)", registered.name,
+                     registered.version, registered.decision.as_tag()[:160])
+    except (RegistryUnavailable, UserError) as exc:
+        log.warning("a kept run is still waiting: %s", exc)
+

@@ -19,12 +19,15 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
+from cryptovol.errors import writing
 from cryptovol.settings import Settings
 from training.aliases import CHALLENGER, CHAMPION, crown, version_by_alias
 from training.client import configure
 from training.gate import GateDecision
 from training.package import VolForecaster
+from training.promotion import GateContext, Judgement, judge, registry_lock
 from training.pyfunc import log_package
+from training.registry_reads import champion_oof, champion_version  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class TrainingRun:
     report: dict  # the JSON of every figure
     report_html: Path | None = None
     thresholds: dict | None = None  # regime cut points, spike rule, smearing scale
+    gate: GateContext | None = None  # to judge the run again if the champion moves (promotion)
 
 
 @dataclass(frozen=True)
@@ -53,29 +57,6 @@ class RegisteredModel:
     is_champion: bool
     champion_version: str | None
     decision: GateDecision
-
-
-def champion_version(client: MlflowClient, name: str):
-    return version_by_alias(client, name, CHAMPION)
-
-
-def champion_oof(client: MlflowClient, name: str) -> pd.Series | None:
-    """The champion's own out-of-fold forecasts (indexed by symbol, event_timestamp), so that a
-    challenger is compared with it out of sample on their common test rows; None if there is no
-    champion or it has no OOF artifact."""
-    champion = champion_version(client, name)
-    if champion is None:
-        return None
-    family = champion.tags.get("family")
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(champion.run_id, "data/oof_predictions.parquet", tmp)
-        except Exception:  # noqa: BLE001 - MLflow raises several types for a missing artifact
-            return None
-        oof = pd.read_parquet(path)
-    if family not in oof.columns:
-        return None
-    return oof.set_index(["symbol", "event_timestamp"])[family].rename("champion")
 
 
 def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
@@ -100,16 +81,53 @@ def log_and_register(run: TrainingRun, settings: Settings, tags: dict[str, str],
         run_id, version = existing.run_id, str(existing.version)
         log.info("version %s was registered for training %s already: completing it", version,
                  tags["training_id"])
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    if decision.promote:
-        crown(client, name, version, "gate: " + "; ".join(decision.reasons))
-        log.info("version %s is the new @%s (%s)", version, CHAMPION, decision.as_tag())
-    else:
-        log.info("version %s stays @%s: %s", version, CHALLENGER, decision.as_tag())
-    current = champion_version(client, name)
+    with registry_lock(settings):  # the champion read, the judgement and the alias moves: one step
+        decision = _decision_now(client, settings, run, run_id, version, decision)
+        _make_challenger(client, name, version, tags.get("trained_at"))
+        if decision.promote:
+            crown(client, name, version, "gate: " + "; ".join(decision.reasons))
+            log.info("version %s is the new @%s (%s)", version, CHAMPION, decision.as_tag())
+        else:
+            log.info("version %s stays @%s: %s", version, CHALLENGER, decision.as_tag())
+        current = champion_version(client, name)
     champion = str(current.version) if current else None
     return RegisteredModel(name, version, run_id, is_champion=champion == version,
                            champion_version=champion, decision=decision)
+
+
+def _decision_now(client: MlflowClient, settings: Settings, run: TrainingRun, run_id: str,
+                  version: str, decision: GateDecision) -> GateDecision:
+    """``decision``, or the gate's decision against the current champion if it is no longer the
+    one the run was judged against (``training.promotion``); the version's tags say which."""
+    context = getattr(run, "gate", None)  # runs kept before the context existed have none
+    current = champion_version(client, settings.registered_model)
+    now = str(current.version) if current else None
+    if context is None or now in (context.judged_against, version):
+        return decision
+    judged: Judgement = judge(settings, context, run.reference)
+    log.info("the champion is v%s now (this run was judged against %s): judged again: %s", now,
+             f"v{context.judged_against}" if context.judged_against else "no champion",
+             judged.decision.as_tag())
+    client.set_model_version_tag(settings.registered_model, version, "gate", judged.decision.as_tag())
+    client.set_tag(run_id, "gate", judged.decision.as_tag())
+    if judged.inputs.champion_qlike is not None:
+        client.log_metric(run_id, "holdout_champion_qlike", judged.inputs.champion_qlike)
+    return judged.decision
+
+
+def _make_challenger(client: MlflowClient, name: str, version: str, trained_at: str | None) -> None:
+    """``version`` becomes ``@challenger`` — unless the version there was trained after it (a
+    kept run registered late must not displace a newer candidate)."""
+    holder = version_by_alias(client, name, CHALLENGER)
+    theirs = None
+    if holder is not None:  # versions registered without the tag: their registration time
+        theirs = holder.tags.get("trained_at") or pd.Timestamp(
+            holder.creation_timestamp, unit="ms", tz="UTC").isoformat()
+    if trained_at and theirs and str(holder.version) != version and theirs > trained_at:
+        log.info("v%s stays @%s: it was trained after v%s (%s > %s)", holder.version, CHALLENGER,
+                 version, theirs, trained_at)
+        return
+    client.set_registered_model_alias(name, CHALLENGER, version)
 
 
 def version_of_training(client: MlflowClient, name: str, training_id: str | None):
@@ -128,18 +146,22 @@ def _log_run(client: MlflowClient, run: TrainingRun, settings: Settings, tags: d
         mlflow.set_tags({**tags, "family": run.family, "gate": decision.as_tag()})
         mlflow.log_params(run.params)
         mlflow.log_metrics({k: v for k, v in run.metrics.items() if np.isfinite(v)})
+        stored = settings.artifact_root if settings.mlflow_tracking_uri is None else None
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            run.reference.to_parquet(folder / "reference.parquet", index=False)
-            run.oof.to_parquet(folder / "oof_predictions.parquet", index=False)
-            (folder / "report.json").write_text(json.dumps(run.report, indent=2, default=str))
-            if run.thresholds is not None:
-                (folder / "thresholds.json").write_text(json.dumps(run.thresholds, indent=2))
-            for path in folder.iterdir():
-                mlflow.log_artifact(str(path), artifact_path="data")
-        if run.report_html is not None:
-            mlflow.log_artifact(str(run.report_html), artifact_path="report")
-        info = log_package(run.package, run.reference.tail(5))
+            with writing(folder):
+                run.reference.to_parquet(folder / "reference.parquet", index=False)
+                run.oof.to_parquet(folder / "oof_predictions.parquet", index=False)
+                (folder / "report.json").write_text(json.dumps(run.report, indent=2, default=str))
+                if run.thresholds is not None:
+                    (folder / "thresholds.json").write_text(json.dumps(run.thresholds, indent=2))
+            with writing(stored or folder):
+                for path in folder.iterdir():
+                    mlflow.log_artifact(str(path), artifact_path="data")
+        with writing(stored or tempfile.gettempdir()):  # log_package writes a temporary copy first
+            if run.report_html is not None:
+                mlflow.log_artifact(str(run.report_html), artifact_path="report")
+            info = log_package(run.package, run.reference.tail(5))
         registered = mlflow.register_model(info.model_uri, settings.registered_model,
                                            tags=version_tags)
     except BaseException:

@@ -46,10 +46,24 @@ def bootstrap(check_backends: bool = True, **overrides) -> Settings:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    _name_kept_runs(settings)
     # Library deprecation chatter (SQLAlchemy in Prefect/MLflow) is not for our users.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     return settings
+
+
+def _name_kept_runs(settings: Settings) -> None:
+    """One line, from every command, while trained runs wait in pending/ (``training.pending``:
+    the registry failed while they registered)."""
+    try:
+        kept = list((settings.home / "pending").glob("*.pkl"))
+    except OSError:
+        return
+    if kept:
+        logging.getLogger("cryptovol").warning(
+            "%d trained run(s) kept in %s wait for registration: `cryptovol models resume` (or "
+            "the next train of the same model) registers them", len(kept), settings.home / "pending")
 
 
 @contextlib.contextmanager
