@@ -107,25 +107,31 @@ def join(folder: Path, start_timeout: float = 60.0) -> tuple[IO, str]:
 
 
 def leave(folder: Path, lease: IO) -> None:
-    """Release a lease; the last one out stops the keeper (and its redis-server) at once."""
+    """Release a lease; the last one out stops the keeper (and its redis-server) and waits for
+    both to end — whether it stopped them or the keeper noticed first."""
+    state = read_state(folder)  # the keeper we used (it may remove the file once we are gone)
     lease.close()
     with _mutex(folder) as held:
         if not held or not _no_users(folder):
             return
-        pid = int(read_state(folder).get("pid", -1))
-        if pid > 0 and pid_alive(pid):
+        pid, server = int(state.get("pid", -1)), int(state.get("redis_pid", -1))
+        if pid > 0 and _running(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while _running(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while (_running(pid) or _running(server)) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def _running(pid: int) -> bool:
-    """Alive and not a zombie (a keeper this process started is its child until reaped)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
+    """Whether ``pid`` still runs. Our own child (a keeper this process started) is asked with
+    ``waitpid``, which also reaps it; another process counts as ended once it is a zombie."""
+    if pid <= 0:
+        return False
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != pid
+    except ChildProcessError:
+        pass
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
