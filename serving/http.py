@@ -89,10 +89,10 @@ class Guard:
         if scope["path"] == "/readyz":
             await self.app(scope, receive, _errors_as_json(send_with_id, request_id, self.not_ready))
             return
+        send_with_id = _errors_as_json(send_with_id, request_id)  # a 404 route, a 405 method too
         if scope["path"] not in API_PATHS:
             await self.app(scope, receive, send_with_id)
             return
-        send_with_id = _errors_as_json(send_with_id, request_id)
         if scope["method"] == "POST":
             media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             if media not in JSON_TYPES:

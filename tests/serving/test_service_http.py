@@ -167,7 +167,9 @@ def test_hostile_input_is_answered_without_server_errors(served):
     invalid = _post(url, {"symbols": []})
     assert invalid.status_code == 400 and invalid.json()["fields"] == ["symbols"]
     assert invalid.json()["error"].startswith("invalid request: symbols: List should have at least 1")
-    answers = [form, huge, garbage, invalid]
+    answers = [form, huge, garbage, invalid, httpx.get(f"{url}/no/such/route", timeout=10),
+               httpx.get(f"{url}/predict", headers=auth, timeout=10)]
+    assert [a.status_code for a in answers[-2:]] == [404, 405]
     # issue 22: types are strict (null, "yes", "7" were accepted) and a 400 names the field
     for field, value in (("refuse_stale", None), ("explain", "yes"), ("horizon", "7"),
                          ("horizon", None), ("explain", 1)):
@@ -189,6 +191,7 @@ def test_metrics_stay_bounded_whatever_paths_clients_request(served):
     """Issue 22: every file under /static_content/ had its own label set (3,000 requests: 13.6 MB
     of /metrics). Now paths map to a fixed set of labels, and the docs UI's files still load."""
     url = served[0]
+    assert _post(url, {"symbols": ["BTC"]}).status_code == 200  # a forecast counted
     with httpx.Client(base_url=url, timeout=30) as client:
         for i in range(1500):
             client.get(f"/static_content/file-{i}.js")
