@@ -59,7 +59,8 @@ def load_champion(settings: Settings):
     return Champion(version=reference.version,
                     trained_at=datetime.fromtimestamp(version.creation_timestamp / 1000, UTC),
                     features_end=reference.features_end, reference=reference.reference,
-                    eval_qlike=metrics.get("challenger_qlike"), predict=model.predict_vol)
+                    eval_qlike=metrics.get("challenger_qlike"), predict=model.predict_vol,
+                    name=settings.registered_model)
 
 
 @flow(name="monitor")

@@ -47,6 +47,7 @@ class Champion:
     reference: pd.DataFrame  # its training-window features
     eval_qlike: float | None  # its walk-forward QLIKE at evaluation
     predict: Callable[[pd.DataFrame], np.ndarray]  # feature rows -> per-bar vol forecasts
+    name: str = ""  # its registered model (one per bar and horizon); "": any in the log
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ def champion_forecasts(settings: Settings, champion: Champion, after: pd.DataFra
     """The champion's forecasts for the bars after its training data: what the prediction log
     says it served, and for the bars the log does not cover (before the service ran, or no
     request), its forecasts recomputed point-in-time from the offline features."""
-    logged = logged_forecasts(predictions, champion.version) if len(predictions) else pd.DataFrame(
-        columns=["symbol", "as_of", "champion"])
+    logged = (logged_forecasts(predictions, champion.version, champion.name) if len(predictions)
+              else pd.DataFrame(columns=["symbol", "as_of", "champion"]))
     recomputed = pd.DataFrame({"symbol": after["symbol"].to_numpy(),
                                "as_of": after["event_timestamp"].to_numpy(),
                                "champion": champion.predict(after) if len(after) else []})
@@ -142,7 +143,8 @@ def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
         "eval_qlike": champion.eval_qlike, "decision": decision.as_text(),
         "performance_report": str(performance_html or ""),
         "retrain": decision.retrain, "triggers": decision.triggers,
-        "shadow": shadow_comparison(predictions, performance.scored_rows, champion.version),
+        "shadow": shadow_comparison(predictions, performance.scored_rows, champion.version,
+                                    champion.name),
     }
     record["shadow_evidence"] = evidence(record["shadow"])
     append_record(settings, record)

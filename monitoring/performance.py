@@ -64,11 +64,18 @@ def baseline_forecasts(features: pd.DataFrame, har: dict[str, HarModel]) -> pd.D
     return out
 
 
-def logged_forecasts(log: pd.DataFrame, version: str) -> pd.DataFrame:
-    """``symbol, as_of, champion`` from the prediction log rows of model ``version``: the first
-    forecast returned for each symbol and bar close."""
-    rows = log[log["model_version"].astype(str) == str(version)]
-    rows = rows.sort_values("logged_at").drop_duplicates(["symbol", "as_of"], keep="first")
+def logged_forecasts(log: pd.DataFrame, version: str, name: str | None = None,
+                     role: str | None = None) -> pd.DataFrame:
+    """``symbol, as_of, champion`` from the prediction log rows of ``name`` v``version`` (and
+    ``role``): the first forecast returned for each symbol and bar close. Versions are numbered
+    per registered model — one per horizon — so the name is part of the selection: v3 of the
+    h14 model is not v3 of the h7 one."""
+    keep = log["model_version"].astype(str) == str(version)
+    if name and "model_name" in log:
+        keep &= log["model_name"].astype(str) == name
+    if role and "role" in log:
+        keep &= log["role"] == role
+    rows = log[keep].sort_values("logged_at").drop_duplicates(["symbol", "as_of"], keep="first")
     return pd.DataFrame({"symbol": rows["symbol"].to_numpy(), "as_of": rows["as_of"].to_numpy(),
                          "champion": rows["predicted_vol_per_bar"].to_numpy(dtype=float)})
 

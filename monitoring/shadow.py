@@ -16,18 +16,20 @@ from training.metrics import qlike
 
 
 def shadow_comparison(predictions: pd.DataFrame, scored_rows: pd.DataFrame,
-                      champion_version: str) -> dict | None:
-    """QLIKE of the most recently shadow-scored challenger and of the champion on the rows
-    both forecast whose outcome is known (``scored_rows``: symbol, as_of, target_rv,
-    champion); None when nothing was shadow-scored."""
+                      champion_version: str, model_name: str | None = None) -> dict | None:
+    """QLIKE of the most recently shadow-scored challenger of ``model_name`` and of the champion
+    on the rows both forecast whose outcome is known (``scored_rows``: symbol, as_of,
+    target_rv, champion); None when nothing was shadow-scored."""
     if predictions.empty or "role" not in predictions:
         return None
-    shadow = predictions[(predictions["role"] == CHALLENGER)
-                         & (predictions["model_version"].astype(str) != str(champion_version))]
+    mine = predictions["role"] == CHALLENGER
+    if model_name and "model_name" in predictions:  # versions are numbered per model
+        mine &= predictions["model_name"].astype(str) == model_name
+    shadow = predictions[mine & (predictions["model_version"].astype(str) != str(champion_version))]
     if shadow.empty:
         return None
     version = str(shadow.sort_values("logged_at")["model_version"].iloc[-1])
-    theirs = logged_forecasts(shadow, version).rename(columns={"champion": "challenger"})
+    theirs = logged_forecasts(shadow, version, model_name).rename(columns={"champion": "challenger"})
     common = scored_rows.merge(theirs, on=["symbol", "as_of"], how="inner")
     common = common[common["challenger"] > 0]
     out = {"challenger": version, "champion": str(champion_version), "rows": len(common)}

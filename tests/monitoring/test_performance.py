@@ -69,6 +69,24 @@ def test_the_log_gives_the_first_forecast_of_the_champion_per_symbol_and_bar():
     assert got["champion"].tolist() == [0.1, 0.2]
 
 
+def test_the_log_of_two_served_horizons_gives_each_model_its_own_forecasts():
+    """Issue 23: rows were selected by version alone; versions are numbered per registered
+    model, so with h7 and h14 served the h14 model's v3 was scored as the h7 champion's v3."""
+    t = pd.Timestamp("2024-01-01", tz="UTC")
+    log = pd.DataFrame({
+        "symbol": ["BTC", "BTC", "BTC"], "as_of": [t] * 3,
+        "logged_at": [t + pd.Timedelta(minutes=m) for m in (1, 2, 3)],
+        "model_name": ["crypto-vol-forecaster-1d-h14", "crypto-vol-forecaster-1d-h7",
+                       "crypto-vol-forecaster-1d-h7"],
+        "model_version": ["3", "3", "3"], "role": ["champion", "challenger", "champion"],
+        "predicted_vol_per_bar": [0.9, 0.2, 0.3],
+    })
+    assert logged_forecasts(log, "3", "crypto-vol-forecaster-1d-h7")["champion"].tolist() == [0.2]
+    assert logged_forecasts(log, "3", "crypto-vol-forecaster-1d-h7", role="champion")[
+        "champion"].tolist() == [0.3]
+    assert logged_forecasts(log, "3", "crypto-vol-forecaster-1d-h14")["champion"].tolist() == [0.9]
+
+
 def test_recent_keeps_the_trailing_days():
     rows = _rows([("BTC", "2024-01-01", 1.0), ("BTC", "2024-01-20", 1.0),
                   ("BTC", "2024-02-01", 1.0)], "x")

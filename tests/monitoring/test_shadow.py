@@ -36,6 +36,15 @@ def test_both_are_scored_on_the_rows_whose_outcome_is_known():
     assert "champion v1" in evidence(out) and "on 2 realized forecasts" in evidence(out)
 
 
+def test_only_the_challenger_of_the_same_model_is_compared():
+    """The h14 model's challenger v2 is not the h7 champion's challenger."""
+    log = _log([("a", T0, "BTC", T0, "2", 0.04, "challenger")]).assign(
+        model_name="crypto-vol-forecaster-1d-h14")
+    scored = pd.DataFrame({"symbol": ["BTC"], "as_of": [T0], "target_rv": [0.04], "champion": [0.02]})
+    assert shadow_comparison(log, scored, "1", "crypto-vol-forecaster-1d-h7") is None
+    assert shadow_comparison(log, scored, "1", "crypto-vol-forecaster-1d-h14")["rows"] == 1
+
+
 def test_nothing_shadow_scored_means_no_evidence():
     log = _log([("a", T0, "BTC", T0, "1", 0.02, "champion")])
     scored = pd.DataFrame({"symbol": ["BTC"], "as_of": [T0], "target_rv": [0.04], "champion": [0.02]})
