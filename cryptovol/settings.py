@@ -66,9 +66,14 @@ class Settings(BaseSettings):
     retrain_drift_checks: int = Field(
         default=2, ge=1, description="Consecutive drifted checks that trigger a retrain.")
     retrain_degradation: float = Field(
-        default=0.20, gt=0, description="Recent QLIKE worse than at evaluation by this share.")
+        default=0.20, gt=0, description="Recent QLIKE worse than at evaluation by this share "
+        "(and significantly: `CRYPTOVOL_RETRAIN_ALPHA`).")
     retrain_behind_har: float = Field(
-        default=0.05, ge=0, description="Recent QLIKE worse than HAR's by this share.")
+        default=0.05, ge=0, description="Recent QLIKE worse than HAR's by this share (and "
+        "significantly).")
+    retrain_alpha: float = Field(
+        default=0.05, gt=0, lt=0.5, description="Significance level of the performance rules: "
+        "`degradation` and `behind_har` fire only on a one-sided Diebold–Mariano p below it.")
     retrain_max_age_days: float = Field(default=90, gt=0, description="Oldest champion kept.")
     retrain_cooldown_days: float = Field(default=7, ge=0, description="Least time between retrains.")
     retrain_min_scored: int = Field(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -30,7 +30,7 @@ from monitoring.performance import (
     logged_forecasts,
     recent,
 )
-from monitoring.policy import Decision, Observation, config_from, decide
+from monitoring.policy import Decision, Observation, config_from, decide, performance_tests
 from monitoring.shadow import evidence, shadow_comparison
 from training.metrics import qlike
 
@@ -123,13 +123,17 @@ def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
     if drift.judged:
         verdicts.append(bool(drift.dataset_drift))
     retrains = [r["at"] for r in earlier if r.get("kind") == "retrain"]
+    config = config_from(settings)
+    degraded, behind_har = performance_tests(window, "champion", settings.horizon,
+                                             champion.eval_qlike, config)
     observation = Observation(
         now=now, trained_at=champion.trained_at, drift_failed=verdicts,
         recent_qlike=recent_q["champion"] if len(window) else None,
         har_qlike=recent_q["har"] if len(window) else None, eval_qlike=champion.eval_qlike,
         scored=len(window),
-        last_retrain=datetime.fromisoformat(retrains[-1]) if retrains else None)
-    decision = decide(observation, config_from(settings))
+        last_retrain=datetime.fromisoformat(retrains[-1]) if retrains else None,
+        degraded=degraded, behind_har=behind_har)
+    decision = decide(observation, config)
     performance_html = workspace.record(settings.home, settings.bar, now, drift.snapshot,
                                         performance.scored_rows, settings.reports_dir)
     top = sorted(drift.columns.items(), key=lambda kv: kv[1]["score"])[:5]
@@ -141,6 +145,8 @@ def monitor(settings: Settings, champion: Champion, drift: DriftSummary,
         "scored": performance.scored, "source": performance.source,
         "qlike": performance.qlike, "recent_qlike": recent_q, "recent_scored": len(window),
         "eval_qlike": champion.eval_qlike, "decision": decision.as_text(),
+        "performance_tests": {name: asdict(test) if test else None for name, test in
+                              (("degradation", degraded), ("behind_har", behind_har))},
         "performance_report": str(performance_html or ""),
         "retrain": decision.retrain, "triggers": decision.triggers,
         "shadow": shadow_comparison(predictions, performance.scored_rows, champion.version,

@@ -5,9 +5,10 @@ Retrain when any of these holds, unless the last retrain is more recent than the
 - **drift**: the data-drift verdict failed on the last ``drift_checks`` consecutive checks
   (one drifted check is noise as often as not);
 - **degradation**: the champion's recent QLIKE (forecasts whose horizon has passed) is worse
-  than its evaluation-time QLIKE by more than ``degradation`` (a share, e.g. 0.2 = 20% worse);
-- **behind HAR**: on the same recent rows the champion's QLIKE is worse than HAR's by more than
-  ``behind_har`` (a share);
+  than its evaluation-time QLIKE significantly (a one-sided Diebold–Mariano test at ``alpha``,
+  ``monitoring.significance``) and by more than ``degradation`` (a share, e.g. 0.2 = 20% worse);
+- **behind HAR**: on the same recent rows the champion's QLIKE is worse than HAR's
+  significantly and by more than ``behind_har`` (a share);
 - **age**: the champion was trained more than ``max_age`` ago.
 
 Performance rules need at least ``min_scored`` scored forecasts; with fewer, they say so and do
@@ -20,6 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pandas as pd
+
+from monitoring.significance import LossTest, loss_test
+
 
 @dataclass(frozen=True)
 class PolicyConfig:
@@ -29,6 +34,7 @@ class PolicyConfig:
     max_age: timedelta = timedelta(days=90)
     cooldown: timedelta = timedelta(days=7)
     min_scored: int = 30
+    alpha: float = 0.05  # significance level of the performance tests
 
 
 def config_from(settings) -> PolicyConfig:
@@ -38,7 +44,7 @@ def config_from(settings) -> PolicyConfig:
         behind_har=settings.retrain_behind_har,
         max_age=timedelta(days=settings.retrain_max_age_days),
         cooldown=timedelta(days=settings.retrain_cooldown_days),
-        min_scored=settings.retrain_min_scored)
+        min_scored=settings.retrain_min_scored, alpha=settings.retrain_alpha)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class Observation:
     eval_qlike: float | None = None  # champion at evaluation time (walk-forward test rows)
     scored: int = 0  # forecasts behind recent_qlike
     last_retrain: datetime | None = None
+    degraded: LossTest | None = None  # recent loss vs eval_qlike (None: too few closes)
+    behind_har: LossTest | None = None  # recent loss vs HAR's on the same rows
 
 
 @dataclass(frozen=True)
@@ -88,16 +96,15 @@ def decide(obs: Observation, config: PolicyConfig = PolicyConfig()) -> Decision:
         reasons.append(f"{obs.scored} forecasts scored so far (needs {config.min_scored}): "
                        "performance not judged")
     else:
-        if obs.eval_qlike and obs.recent_qlike > obs.eval_qlike * (1 + config.degradation):
-            triggers.append("degradation")
-            reasons.append(f"recent QLIKE {obs.recent_qlike:.4f} is "
-                           f"{obs.recent_qlike / obs.eval_qlike - 1:.0%} worse than at evaluation "
-                           f"({obs.eval_qlike:.4f}; limit {config.degradation:.0%})")
-        if obs.har_qlike and obs.recent_qlike > obs.har_qlike * (1 + config.behind_har):
-            triggers.append("behind_har")
-            reasons.append(f"recent QLIKE {obs.recent_qlike:.4f} is behind HAR's "
-                           f"{obs.har_qlike:.4f} on the same {obs.scored} rows "
-                           f"(limit {config.behind_har:.0%})")
+        for trigger, test, label in (("degradation", obs.degraded, "degraded vs evaluation"),
+                                     ("behind_har", obs.behind_har, "behind HAR")):
+            if trigger == "degradation" and not obs.eval_qlike:
+                continue  # a champion without an evaluation QLIKE: nothing to compare with
+            if test is None:
+                reasons.append(f"{label}: too few bar closes to test")
+            elif test.significant:
+                triggers.append(trigger)
+                reasons.append(f"{label}: {test.describe()}")
     age = obs.now - obs.trained_at
     if age > config.max_age:
         triggers.append("age")
@@ -109,3 +116,13 @@ def decide(obs: Observation, config: PolicyConfig = PolicyConfig()) -> Decision:
         return Decision(False, [*reasons, f"cooldown: last retrain {since.days} days ago "
                                            f"(min {config.cooldown.days})"], triggers)
     return Decision(True, reasons, triggers)
+
+
+def performance_tests(rows: pd.DataFrame, forecast: str, horizon: int, eval_qlike: float | None,
+                      config: PolicyConfig) -> tuple[LossTest | None, LossTest | None]:
+    """The two performance rules' tests on the recent scored ``rows`` (symbol, as_of,
+    target_rv, ``forecast``, har): against the evaluation-time QLIKE, and against HAR."""
+    degraded = (loss_test(rows, forecast, eval_qlike, horizon, config.alpha, config.degradation,
+                          "its evaluation") if eval_qlike else None)
+    behind = loss_test(rows, forecast, "har", horizon, config.alpha, config.behind_har, "HAR")
+    return degraded, behind

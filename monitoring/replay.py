@@ -27,7 +27,7 @@ import pandas as pd
 
 from monitoring.drift import CALENDAR, run_drift, too_few
 from monitoring.performance import baseline_forecasts, fit_har_per_symbol
-from monitoring.policy import Observation, PolicyConfig, decide
+from monitoring.policy import Observation, PolicyConfig, decide, performance_tests
 from training.gate import decide as gate
 from training.metrics import qlike
 from training.quick import QuickModel, train_quick
@@ -76,6 +76,7 @@ class Replay:
         self.features, self.names = features, names
         self.drift_columns = [c for c in names if c not in CALENDAR]
         self.horizon = horizon * bar
+        self.horizon_bars = horizon
         self.config, self.margin = config, margin
         self.drift_days, self.drift_min_days, self.window_days = drift_days, drift_min_days, window_days
 
@@ -169,11 +170,15 @@ class Replay:
         scored = scored[(scored["forecast"] > 0) & (scored["har"] > 0) & (scored["target_rv"] > 0)]
         recent = qlike(scored["target_rv"], scored["forecast"]) if len(scored) else None
         har_q = qlike(scored["target_rv"], scored["har"]) if len(scored) else None
+        degraded, behind = performance_tests(scored,
+                                             "forecast", self.horizon_bars, live.eval_qlike,
+                                             self.config)
         decision = decide(Observation(
             now=clock.to_pydatetime(), trained_at=live.trained_at.to_pydatetime(),
             drift_failed=live.verdicts, recent_qlike=recent, har_qlike=har_q,
             eval_qlike=live.eval_qlike, scored=len(scored),
-            last_retrain=last_retrain.to_pydatetime()), self.config)
+            last_retrain=last_retrain.to_pydatetime(), degraded=degraded, behind_har=behind),
+            self.config)
         point.update({"recent_qlike": recent, "har_qlike": har_q, "decision": decision.as_text()})
         return decision, point
 

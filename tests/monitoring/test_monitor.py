@@ -36,10 +36,17 @@ def test_forecasts_after_the_training_data_are_recomputed_scored_and_the_run_is_
     assert perf.qlike["champion"] != pytest.approx(perf.qlike["ewma"])
     assert first.recent_scored == (perf.scored_rows["as_of"] > pd.Timestamp("2021-05-31", tz="UTC")).sum()
     # EWMA x 1.1 against an evaluation QLIKE of 0.2, a per-coin HAR, and 98 days of age:
-    # every rule but drift fires (figures of this run: 0.590 vs HAR 0.417 on 676 rows)
-    assert first.decision.retrain and first.decision.triggers == ["degradation", "behind_har", "age"]
-    assert first.recent_qlike["champion"] > 1.05 * first.recent_qlike["har"]
+    # degradation (0.590 vs 0.2, DM p = 0.011 over 30 closes) and age fire; behind HAR does not:
+    # 44% worse than HAR on the point QLIKEs, but one month of closes, dominated by the May 2021
+    # crash, cannot tell that from noise (p = 0.20)
+    assert first.decision.retrain and first.decision.triggers == ["degradation", "age"]
+    assert first.recent_qlike["champion"] > 1.4 * first.recent_qlike["har"]
     record = history(settings)[-1]
+    tests = record["performance_tests"]
+    assert tests["degradation"]["significant"] and tests["degradation"]["pvalue"] < 0.05
+    assert tests["degradation"]["closes"] == 30
+    assert tests["degradation"]["reference_qlike"] == pytest.approx(0.2)
+    assert not tests["behind_har"]["significant"] and tests["behind_har"]["pvalue"] > 0.05
     assert record["champion"] == "3" and record["scored"] == perf.scored
     # the Evidently regression report, and the run in the workspace's project
     assert Path(record["performance_report"]).exists()
