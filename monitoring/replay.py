@@ -7,7 +7,9 @@ the clock — feature rows of closed bars, targets whose H bars have all closed:
 2. the policy looks: ``policy`` runs the monitor (Evidently drift of the bars after the
    champion's training data against the end of its training window; realized QLIKE of its
    served forecasts next to HAR over the last 30 days) and the retrain policy
-   (``monitoring.policy.decide``); ``every-30d`` retrains on the calendar; ``never`` never does;
+   (``monitoring.policy.decide``); ``drift-only`` and ``performance-only`` act on that rule's
+   triggers alone (same cooldown); ``every-7d`` / ``every-30d`` (any ``every-<N>d``) retrain on
+   the calendar; ``never`` never does;
 3. a retrain (``training.quick``) is judged by the promotion gate (``training.gate.decide``) on
    the holdout rows both the challenger and the champion forecast out of sample.
 
@@ -32,7 +34,19 @@ from training.gate import decide as gate
 from training.metrics import qlike
 from training.quick import QuickModel, train_quick
 
-POLICIES = ("policy", "every-30d", "never")
+POLICIES = ("policy", "drift-only", "performance-only", "every-7d", "every-30d", "never")
+RULES = {"drift-only": {"drift"}, "performance-only": {"degradation", "behind_har"}}
+
+
+def calendar_days(name: str) -> int | None:
+    """N of an ``every-<N>d`` policy (None: another policy)."""
+    if name.startswith("every-") and name.endswith("d") and name[6:-1].isdigit():
+        return int(name[6:-1])
+    return None
+
+
+def known_policy(name: str) -> bool:
+    return name in POLICIES or (calendar_days(name) or 0) > 0
 HOLDOUT = pd.Timedelta(days=60)
 MIN_COMMON = 200  # holdout rows both forecast out of sample, for the champion to be judged
 
@@ -125,12 +139,14 @@ class Replay:
             previous = clock
             started = time.perf_counter()
             retrain, reasons, point = False, [], {"clock": clock}
-            if name == "every-30d":
-                retrain = clock - last_retrain >= pd.Timedelta(days=30)
-                reasons = ["30 days since the last retrain"] if retrain else []
-            elif name == "policy":
+            if days := calendar_days(name):
+                retrain = clock - last_retrain >= pd.Timedelta(days=days)
+                reasons = [f"{days} days since the last retrain"] if retrain else []
+            elif name == "policy" or name in RULES:
                 decision, point = self._monitor(out, live, clock, last_retrain)
                 retrain, reasons = decision.retrain, decision.reasons
+                if name in RULES:  # that rule's triggers alone (the cooldown already applied)
+                    retrain = retrain and bool(RULES[name] & set(decision.triggers))
             if retrain:
                 versions += 1
                 challenger, numbers = self.champion(clock, versions, live)

@@ -26,7 +26,7 @@ from cryptovol.settings import Settings  # noqa: E402
 from feature_repo.offline_table import feature_table, target_table  # noqa: E402
 from feature_repo.transforms.config import feature_names  # noqa: E402
 from monitoring.policy import config_from  # noqa: E402
-from monitoring.replay import POLICIES, PolicyRun, Replay, compare  # noqa: E402
+from monitoring.replay import POLICIES, PolicyRun, Replay, compare, known_policy  # noqa: E402
 from training.metrics import qlike_losses  # noqa: E402
 
 
@@ -64,9 +64,9 @@ def run_replay(settings: Settings, start: pd.Timestamp | None, end: pd.Timestamp
     import time
 
     began = time.perf_counter()
-    unknown = sorted(set(policies) - set(POLICIES))
+    unknown = sorted(p for p in set(policies) if not known_policy(p))
     if unknown:
-        raise ValueError(f"unknown policies {unknown}; use {', '.join(POLICIES)}")
+        raise ValueError(f"unknown policies {unknown}; use {', '.join(POLICIES)} or every-<N>d")
     features, targets = feature_table(settings).read(), target_table(settings).read()
     start, end = replay_window(features["event_timestamp"].min(), features["event_timestamp"].max(),
                                start, end)

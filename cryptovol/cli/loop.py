@@ -171,7 +171,8 @@ def replay(
         help="Last clock tick, a date (default: the newest stored bar).", show_default=False)] = None,
     step: Annotated[str, typer.Option(help="Time between ticks, e.g. 7d.")] = "7d",
     policies: Annotated[str, typer.Option(
-        help="Comma-separated: policy (drift/performance/age rules), every-30d, never.")]
+        help="Comma-separated: policy (drift/performance/age rules), drift-only, "
+             "performance-only, every-<N>d (e.g. every-7d, every-30d), never.")]
     = "policy,every-30d,never",
     bar: Bar = None, home: Home = None, verbose: Verbose = False,
 ) -> None:

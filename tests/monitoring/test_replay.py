@@ -40,10 +40,20 @@ def test_policies_start_from_one_champion_and_serve_the_same_rows(replay):
     assert set(served["version"]) == {1}
     for event in calendar.events:  # a retrain at the clock sees no target past it
         assert event["clock"] in clocks and event["gate"]
-    table, rows = compare([never, calendar], targets)
-    assert list(table.index) == ["never", "every-30d"]
+    weekly = engine.run("every-7d", first, clocks)
+    assert weekly.retrains == len(clocks) - 1  # every tick is 7 days after the last retrain
+    table, rows = compare([never, calendar, weekly], targets)
+    assert list(table.index) == ["never", "every-30d", "every-7d"]
     assert table.loc["never", "scored"] == table.loc["every-30d", "scored"] == len(rows) > 1000
     assert (table["realized_qlike"] > 0).all()
+
+
+def test_a_rule_only_policy_retrains_on_that_rules_triggers_alone():
+    from monitoring.replay import RULES, calendar_days, known_policy
+
+    assert [calendar_days(n) for n in ("every-7d", "every-30d", "every-xd", "policy")] == [7, 30, None, None]
+    assert known_policy("every-90d") and known_policy("drift-only") and not known_policy("often")
+    assert RULES["drift-only"] == {"drift"} and RULES["performance-only"] == {"degradation", "behind_har"}
 
 
 def test_the_default_window_is_the_last_two_years_of_the_stored_bars():
@@ -58,3 +68,12 @@ def test_the_default_window_is_the_last_two_years_of_the_stored_bars():
     assert replay_window(first, day, given, None) == (given, day)
     with pytest.raises(ValueError, match="must lie within the stored bars"):
         replay_window(first, day, None, day + pd.Timedelta(days=1))
+
+
+def test_drift_only_retrains_on_drift_alone(replay):
+    engine, _ = replay
+    clocks = list(pd.date_range("2020-06-01", "2020-07-20", freq="7D", tz="UTC"))
+    first, _ = engine.champion(clocks[0], 1)
+    drift_only = engine.run("drift-only", first, clocks)
+    assert drift_only.events, "no retrain: the demo's 2020 summer drifts at these ticks"
+    assert all("data drift on the last" in e["why"] for e in drift_only.events)
