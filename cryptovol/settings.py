@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     garch: bool = Field(default=False, description="Add the (slow) GARCH(1,1) vol feature.")
     alert_webhook: SecretStr | None = Field(
         default=None, description="URL alerts are POSTed to (a credential: never logged).")
+    alert_repeat_hours: float = Field(
+        default=24, gt=0, description="A scheduled flow failing again for the same cause is "
+        "alerted again only after this many hours (with the count of failures grouped since); "
+        "its success is alerted once.")
     alert_webhook_secret: SecretStr | None = Field(
         default=None, description="Key of the HMAC-SHA256 signature of webhook bodies.")
     retrain_drift_checks: int = Field(

@@ -7,6 +7,7 @@ retried refresh is safe (it picks up whatever the interrupted attempt left undon
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from cryptovol.alerts import Alert
 from cryptovol.settings import Settings
 from feature_repo import jobs as feature_jobs
 
+log = logging.getLogger(__name__)
 REFRESH_TIMEOUT_S = 3600
 
 
@@ -150,12 +152,38 @@ def alert_on_failure(settings: Settings):
     the webhook URL and secret never pass through Prefect)."""
 
     def hook(flow, flow_run, state) -> None:
+        from datetime import timedelta
+
+        from cryptovol import alert_groups
         from cryptovol.alerts import send_configured
         from cryptovol.errors import describe
         from monitoring.alerting import failure_alert
 
         error = state.result(raise_on_failure=False)
         message = (describe(error) if isinstance(error, BaseException) else None) or str(state.message)
-        send_configured(settings, failure_alert(flow.name, settings.bar, message))
+        verdict = alert_groups.record(settings.home, f"failure:{flow.name}:{settings.bar}:{message}",
+                                      datetime.now(UTC),
+                                      timedelta(hours=settings.alert_repeat_hours))
+        if not verdict.send:  # the same cause as an alert already sent: counted, not re-sent
+            log.info("flow %s (%s) failed again (%d times since the alert of %s): %s", flow.name,
+                     settings.bar, verdict.grouped, verdict.first[:16], message)
+            return
+        send_configured(settings, failure_alert(flow.name, settings.bar, message,
+                                                repeated=verdict.grouped, since=verdict.first))
+
+    return hook
+
+
+def alert_on_recovery(settings: Settings):
+    """A Prefect ``on_completion`` hook: a flow whose failures were alerted succeeds again."""
+
+    def hook(flow, flow_run, state) -> None:
+        from cryptovol import alert_groups
+        from cryptovol.alerts import send_configured
+        from monitoring.alerting import recovery_alert
+
+        closed = alert_groups.resolve(settings.home, f"failure:{flow.name}:{settings.bar}:")
+        if closed:
+            send_configured(settings, recovery_alert(flow.name, settings.bar, closed))
 
     return hook

@@ -35,7 +35,14 @@ def _alert_failure(flow, flow_run, state) -> None:
     alert_on_failure(Settings(bar=flow_run.parameters.get("bar", "1d")))(flow, flow_run, state)
 
 
-@flow(name="scheduled-refresh", on_failure=[_alert_failure])
+def _alert_recovery(flow, flow_run, state) -> None:
+    from flows.loop import alert_on_recovery
+
+    alert_on_recovery(Settings(bar=flow_run.parameters.get("bar", "1d")))(flow, flow_run, state)
+
+
+@flow(name="scheduled-refresh", on_failure=[_alert_failure],
+      on_completion=[_alert_recovery])
 def scheduled_refresh(bar: str = "1d"):
     """Load the inbox's candle files and bring the stores up to date."""
     from flows.loop import refresh_flow
@@ -44,7 +51,8 @@ def scheduled_refresh(bar: str = "1d"):
     return refresh_flow(settings, settings.redis_url).describe()
 
 
-@flow(name="scheduled-monitor", on_failure=[_alert_failure])
+@flow(name="scheduled-monitor", on_failure=[_alert_failure],
+      on_completion=[_alert_recovery])
 def scheduled_monitor(bar: str = "1d", retrain: bool = True):
     """Drift + realized performance → policy → (retrain → gate → alert)."""
     from flows.loop import monitor_flow
@@ -54,7 +62,8 @@ def scheduled_monitor(bar: str = "1d", retrain: bool = True):
     return outcome.monitor.describe()
 
 
-@flow(name="scheduled-retrain", on_failure=[_alert_failure])
+@flow(name="scheduled-retrain", on_failure=[_alert_failure],
+      on_completion=[_alert_recovery])
 def scheduled_retrain(bar: str = "1d"):
     """Retrain when the champion is older than CRYPTOVOL_RETRAIN_MAX_AGE_DAYS (else nothing)."""
     from flows.loop import retrain_flow
@@ -75,7 +84,8 @@ def scheduled_retrain(bar: str = "1d"):
     return retrain_flow(settings, settings.redis_url, trigger).alert.title
 
 
-@flow(name="scheduled-pull", on_failure=[_alert_failure])
+@flow(name="scheduled-pull", on_failure=[_alert_failure],
+      on_completion=[_alert_recovery])
 def scheduled_pull(bar: str = "1d"):
     """Pull the exchange sources' closed candles into the stores; alert on silent pairs."""
     from flows.pull import pull_flow

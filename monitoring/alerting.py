@@ -59,13 +59,28 @@ def retrain_alert(monitor: dict[str, Any] | None, trigger: str, bar: str, model:
                 "reports": reports})
 
 
-def failure_alert(flow: str, bar: str, message: str, run_url: str | None = None) -> Alert:
-    """A scheduled flow run failed."""
+def failure_alert(flow: str, bar: str, message: str, run_url: str | None = None,
+                  repeated: int = 0, since: str | None = None) -> Alert:
+    """A scheduled flow run failed (``repeated``: failures of the same cause grouped since the
+    last alert, which was first seen at ``since``)."""
     text = f"*scheduled flow `{flow}` ({bar}) failed*: {message}"
+    if repeated:
+        text += f"\nstill failing: {repeated} more failure(s) of this cause since {since[:16]}"
     if run_url:
         text += f"\nrun: {run_url}"
     return Alert(kind="failure", severity="error", title=f"scheduled flow {flow} ({bar}) failed",
-                 text=text, fields={"flow": flow, "bar": bar, "error": message, "run": run_url})
+                 text=text, fields={"flow": flow, "bar": bar, "error": message, "run": run_url,
+                                    "repeated": repeated, "since": since})
+
+
+def recovery_alert(flow: str, bar: str, closed: list[tuple[str, dict]]) -> Alert:
+    """A scheduled flow whose failures were alerted succeeded again."""
+    first = min(group["first"] for _, group in closed)
+    causes = [key.split(":", 3)[-1] for key, _ in closed]
+    text = (f"*scheduled flow `{flow}` ({bar}) succeeds again* (failing since {first[:16]}): "
+            + "; ".join(causes))
+    return Alert(kind="recovery", severity="info", title=f"scheduled flow {flow} ({bar}) recovered",
+                 text=text, fields={"flow": flow, "bar": bar, "since": first, "causes": causes})
 
 
 def source_alert(source: str, exchange: str, bar: str, silent: list[dict[str, Any]],
