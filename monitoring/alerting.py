@@ -17,8 +17,14 @@ def _qlike_line(record: dict[str, Any]) -> str:
     q, n = record.get("recent_qlike") or {}, record.get("recent_scored", 0)
     if not n:
         return "no forecast scored yet"
-    return (f"recent QLIKE champion {q['champion']:.4f} vs HAR {q['har']:.4f}, EWMA {q['ewma']:.4f} "
+    line = (f"recent QLIKE champion {q['champion']:.4f} vs HAR {q['har']:.4f}, EWMA {q['ewma']:.4f} "
             f"on {n:,} forecasts (evaluation: {record.get('eval_qlike') or float('nan'):.4f})")
+    tests = {k: t for k, t in (record.get("performance_tests") or {}).items() if t}
+    if tests:  # the policy's loss-differential tests (monitoring.significance)
+        line += "; " + ", ".join(
+            f"vs {t['against']}: {'significantly worse' if t['significant'] else 'not significantly worse'}"
+            f" (p={t['pvalue']:.3g}, {t['closes']} closes)" for t in tests.values())
+    return line
 
 
 def _drift_line(record: dict[str, Any]) -> str:
@@ -55,7 +61,8 @@ def retrain_alert(monitor: dict[str, Any] | None, trigger: str, bar: str, model:
                     "drifted_columns": monitor.get("drifted_columns"), "top": monitor.get("drift_top")},
                 "champion_performance": None if monitor is None else {
                     "version": monitor.get("champion"), "recent_qlike": monitor.get("recent_qlike"),
-                    "recent_scored": monitor.get("recent_scored"), "eval_qlike": monitor.get("eval_qlike")},
+                    "recent_scored": monitor.get("recent_scored"), "eval_qlike": monitor.get("eval_qlike"),
+                    "tests": monitor.get("performance_tests")},
                 "reports": reports})
 
 

@@ -14,6 +14,17 @@ METRICS = {"holdout_qlike": 0.41, "holdout_best_baseline_qlike": 0.45, "holdout_
            "holdout_rows": 690.0, "qlike_lightgbm": 0.5}
 
 
+def test_the_alert_says_whether_the_performance_tests_were_significant():
+    tests = {"degradation": {"against": "its evaluation", "significant": True, "pvalue": 0.0109,
+                             "closes": 30},
+             "behind_har": {"against": "HAR", "significant": False, "pvalue": 0.203, "closes": 30}}
+    alert = retrain_alert({**RECORD, "performance_tests": tests}, "degraded", "1d", "m", "4",
+                          "KEEP CHAMPION", False, "3", METRICS, {})
+    assert ("(evaluation: 0.2000); vs its evaluation: significantly worse (p=0.0109, 30 closes), "
+            "vs HAR: not significantly worse (p=0.203, 30 closes)") in alert.text
+    assert alert.fields["champion_performance"]["tests"] == tests
+
+
 def test_a_promoting_retrain_alert_names_trigger_drift_performance_gate_and_serving_version():
     alert = retrain_alert(RECORD, "data drift on the last 2 checks", "1d", "crypto-vol-forecaster",
                           "4", "PROMOTE: beats the champion's 0.4700 by 12.8%", True, "4", METRICS,
