@@ -54,6 +54,13 @@ def read_state(folder: Path) -> dict:
         return {}
 
 
+def live_url(folder: Path) -> str | None:
+    """URL of the home's embedded redis-server if its keeper runs and the server answers."""
+    state = read_state(folder)
+    url = state.get("url")
+    return url if url and pid_alive(int(state.get("pid", -1))) and ping(url) else None
+
+
 @contextlib.contextmanager
 def _mutex(folder: Path, wait: bool = True, timeout: float = JOIN_TIMEOUT_S) -> Iterator[bool]:
     """Hold ``keeper.lock`` for the block; yields False (without waiting) when ``wait`` is off
@@ -95,12 +102,10 @@ def join(folder: Path, start_timeout: float = 60.0) -> tuple[IO, str]:
     try:
         with _mutex(folder):
             fcntl.flock(lease, fcntl.LOCK_SH)  # the keeper only holds it exclusively under the mutex
-            state = read_state(folder)
-            if state.get("url") and pid_alive(int(state.get("pid", -1))) and ping(state["url"]):
-                log.info("using the home's redis-server at %s (kept while any command uses it)",
-                         state["url"])
-                return lease, state["url"]
-            return lease, _start_keeper(folder, state, start_timeout)
+            if url := live_url(folder):
+                log.info("using the home's redis-server at %s (kept while any command uses it)", url)
+                return lease, url
+            return lease, _start_keeper(folder, read_state(folder), start_timeout)
     except BaseException:
         lease.close()
         raise

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from cryptovol import redis_keeper
-from cryptovol.processes import pid_alive
 from cryptovol.redis_server import (  # noqa: F401 - the names callers import from here
     RedisServer,
     RedisUnavailable,
@@ -26,11 +25,7 @@ from cryptovol.settings import Settings
 
 def running_platform_redis(settings: Settings) -> str | None:
     """URL of the home's embedded redis-server, if its keeper runs and it answers."""
-    state = redis_keeper.read_state(settings.redis_dir)
-    url = state.get("url")
-    if url and pid_alive(int(state.get("pid", -1))) and ping(url):
-        return url
-    return None
+    return redis_keeper.live_url(settings.redis_dir)
 
 
 @contextmanager

@@ -242,11 +242,8 @@ def _replay(body: bytes):
 async def _reply(send, status: int, error: str, request_id: str,
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     log.info("%d for request %s: %s", status, request_id, error)
-    body = json.dumps({"error": error, "request_id": request_id}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
-    await send({"type": "http.response.body", "body": body})
+    await _send(send, {"type": "http.response.start", "status": status, "headers": extra or []},
+                json.dumps({"error": error, "request_id": request_id}).encode())
 
 
 class ClientErrorsAtInfo(logging.Filter):

@@ -148,6 +148,6 @@ def resume_before_training(settings: Settings) -> None:
         for registered in resume(settings, same_model=True):
             log.info("kept run registered before training: %s v%s (%s)", registered.name,
                      registered.version, registered.decision.as_tag()[:160])
-    except (RegistryUnavailable, UserError) as exc:
+    except UserError as exc:  # RegistryUnavailable, a full disk: the run stays kept
         log.warning("a kept run is still waiting: %s", exc)
 
